@@ -1,0 +1,1 @@
+"""Geography: distances, grid-cell lookup, spatial indexes, geofences."""

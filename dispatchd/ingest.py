@@ -1,0 +1,93 @@
+"""Batch ingest of positions and sensor readings: validate the whole batch, then store it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dispatchd.errors import InvalidInput
+from dispatchd.events import publish_on_commit
+from dispatchd.models import PositionFix, Sensor, SensorReading, Worker
+
+MAX_CLOCK_SKEW = timedelta(seconds=60)
+
+
+def _check_time(at: datetime, where: str) -> datetime:
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at)
+    if at > timezone.now() + MAX_CLOCK_SKEW:
+        raise InvalidInput({where: f"timestamp {at.isoformat()} is in the future"})
+    if at.year < 2000:
+        raise InvalidInput({where: f"timestamp {at.isoformat()} is too old"})
+    return at
+
+
+def _count_new(model, owner: str, keys: list[tuple[int, datetime]]) -> int:
+    """How many distinct (owner, at) keys are not stored yet."""
+    wanted = set(keys)
+    owners = {k[0] for k in wanted}
+    times = [k[1] for k in wanted]
+    existing = set(
+        model.objects.filter(**{f"{owner}__in": owners}, at__gte=min(times), at__lte=max(times))
+        .values_list(owner, "at")
+    )
+    return len(wanted - existing)
+
+
+def store_positions(items: list[dict[str, Any]]) -> dict[str, int]:
+    """Store GPS fixes (duplicates ignored) and move each worker's live position to its newest fix."""
+    ids = {item["worker_id"] for item in items}
+    known = set(Worker.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if unknown := sorted(ids - known):
+        raise InvalidInput({"worker_id": f"unknown workers: {unknown[:20]}"})
+    fixes = []
+    for index, item in enumerate(items):
+        at = _check_time(item["at"], f"items[{index}].at")
+        fixes.append(PositionFix(**{**item, "at": at}))
+    newest: dict[int, PositionFix] = {}
+    for fix in fixes:
+        if fix.worker_id not in newest or fix.at > newest[fix.worker_id].at:
+            newest[fix.worker_id] = fix
+    with transaction.atomic():
+        stored = _count_new(PositionFix, "worker_id", [(f.worker_id, f.at) for f in fixes])
+        PositionFix.objects.bulk_create(fixes, ignore_conflicts=True, batch_size=1000)
+        moved = []
+        for worker_id, fix in newest.items():
+            updated = Worker.objects.filter(pk=worker_id).exclude(last_seen__gte=fix.at).update(
+                lat=fix.lat, lon=fix.lon, last_seen=fix.at
+            )
+            if updated:
+                moved.append({"worker_id": worker_id, "lat": fix.lat, "lon": fix.lon, "at": fix.at.isoformat()})
+        for item in moved:
+            publish_on_commit("positions", "position", item)
+    return {"accepted": stored, "duplicates": len(fixes) - stored}
+
+
+def store_readings(items: list[dict[str, Any]]) -> dict[str, int]:
+    """Store sensor readings (duplicates ignored) and keep each sensor's latest value."""
+    codes = {item["sensor"] for item in items}
+    sensors = {s.code: s for s in Sensor.objects.filter(code__in=codes)}
+    if unknown := sorted(codes - sensors.keys()):
+        raise InvalidInput({"sensor": f"unknown sensors: {unknown[:20]}"})
+    readings = []
+    for index, item in enumerate(items):
+        at = _check_time(item["at"], f"items[{index}].at")
+        readings.append(SensorReading(sensor=sensors[item["sensor"]], at=at, value=item["value"]))
+    latest: dict[int, SensorReading] = {}
+    for reading in readings:
+        if reading.sensor_id not in latest or reading.at > latest[reading.sensor_id].at:
+            latest[reading.sensor_id] = reading
+    with transaction.atomic():
+        stored = _count_new(SensorReading, "sensor_id", [(r.sensor_id, r.at) for r in readings])
+        SensorReading.objects.bulk_create(readings, ignore_conflicts=True, batch_size=1000)
+        for sensor_id, reading in latest.items():
+            updated = Sensor.objects.filter(pk=sensor_id).exclude(last_seen__gte=reading.at).update(
+                last_value=reading.value, last_seen=reading.at, online=True
+            )
+            if updated:
+                data = {"sensor_id": sensor_id, "value": reading.value, "at": reading.at.isoformat()}
+                publish_on_commit("sensors", "sensor.reading", data)
+    return {"accepted": stored, "duplicates": len(readings) - stored}

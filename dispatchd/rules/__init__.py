@@ -1,0 +1,1 @@
+"""Rules applied to cases: routing to departments and duplicate suggestion."""

@@ -1,0 +1,1 @@
+"""Dash layouts: wall, console, war room, playback. They talk to the rest over HTTP and WebSocket."""

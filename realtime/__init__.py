@@ -1,0 +1,5 @@
+"""The hub: event envelope, topics, publish(), streams with replay, WebSocket consumers."""
+
+from realtime.publisher import publish
+
+__all__ = ["publish"]

@@ -1,0 +1,1 @@
+"""Django project of the command wall: settings, ASGI router, auth and roles, URLs and the CLI."""

@@ -1,0 +1,74 @@
+"""The NinjaAPI instance, its authentication and its error handlers."""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from dispatchd.errors import DomainError
+from wall.auth import Principal, authenticate_token, principal_from_user
+
+
+class BearerOrSession(HttpBearer):
+    """Accept `Authorization: Bearer <token>` or a logged-in Django session."""
+
+    def __call__(self, request: HttpRequest) -> Principal | None:
+        header = request.headers.get("Authorization")
+        if header:
+            return super().__call__(request)
+        principal = principal_from_user(getattr(request, "user", None))
+        if principal is not None:
+            request.principal = principal
+        return principal
+
+    def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
+        principal = authenticate_token(token)
+        if principal is not None:
+            request.principal = principal
+        return principal
+
+
+api = NinjaAPI(
+    title="Command wall API",
+    version="1",
+    description="Cases, field state, sensors, cameras and incidents of the command hall.",
+    auth=BearerOrSession(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, detail) -> HttpResponse:
+    return api.create_response(request, {"error": code, "detail": detail}, status=status)
+
+
+@api.exception_handler(ValidationError)
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    detail = [
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", ""))} for err in exc.errors
+    ]
+    return _error(request, 400, "invalid", detail)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", "a valid bearer token or session is required")
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.detail)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(request, 413, "too_large", str(exc))

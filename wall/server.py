@@ -1,0 +1,57 @@
+"""Running Daphne with background asyncio tasks (daemon, simulators) in the same event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("wall.server")
+
+Task = Callable[[], Awaitable[None]]
+
+
+def _supervised(name: str, factory: Task) -> Task:
+    """Restart a background task that crashes, with a pause, so one bug never stops the wall."""
+
+    async def run() -> None:
+        while True:
+            try:
+                await factory()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background task %s crashed; restarting in 5 s", name)
+                await asyncio.sleep(5)
+
+    return run
+
+
+def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], None] | None = None) -> None:
+    """Serve the ASGI app on host:port until interrupted, running `tasks` beside it."""
+    from daphne.endpoints import build_endpoint_list
+    from daphne.server import Server
+
+    from wall.asgi import application
+
+    running: list[asyncio.Task] = []
+
+    def ready() -> None:
+        loop = asyncio.get_event_loop()
+        for name, factory in tasks.items():
+            running.append(loop.create_task(_supervised(name, factory)(), name=name))
+        if on_ready:
+            on_ready()
+
+    server = Server(
+        application=application,
+        endpoints=build_endpoint_list(host=host, port=port),
+        signal_handlers=True,
+        ready_callable=ready,
+        verbosity=0,
+        application_close_timeout=5,
+    )
+    server.run()
+    for task in running:
+        task.cancel()

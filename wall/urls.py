@@ -1,0 +1,15 @@
+"""URLs: health, the JSON API, the admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+
+from wall.api import api
+from wall.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]
