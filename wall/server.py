@@ -30,7 +30,7 @@ def _supervised(name: str, factory: Task) -> Task:
 
 def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], None] | None = None) -> None:
     """Serve the ASGI app on host:port until interrupted, running `tasks` beside it."""
-    from daphne.endpoints import build_endpoint_list
+    from daphne.endpoints import build_endpoint_description_strings
     from daphne.server import Server
 
     from wall.asgi import application
@@ -46,7 +46,7 @@ def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], N
 
     server = Server(
         application=application,
-        endpoints=build_endpoint_list(host=host, port=port),
+        endpoints=build_endpoint_description_strings(host=host, port=port),
         signal_handlers=True,
         ready_callable=ready,
         verbosity=0,
