@@ -1,0 +1,1 @@
+"""Video: aiortc sessions and the GB/T 28181 camera relay."""

@@ -1,0 +1,1 @@
+"""Simulated GB/T 28181 cameras for demos and tests (`wall simulate cameras --count N`)."""

@@ -1,0 +1,96 @@
+"""The simulated cameras' picture: a looping H.264 test pattern, encoded once with PyAV ahead of time.
+
+Each frame carries its number twice: as digits for people, and as a row of 16 black/white blocks
+(most significant bit first) that :func:`read_counter` reads back from a decoded frame.
+SPS/PPS are kept only in front of the first keyframe, as many cameras do, so the relay must carry them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import av
+import numpy as np
+
+from video.gb28181.h264 import NAL_PPS, NAL_SPS, START_CODE, nal_type, split_annexb
+
+COUNTER_BITS = 16
+BAR_HEIGHT = 16
+_FONT = {  # 3x5 digits, row by row
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
+    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001001001001",
+    "8": "111101111101111", "9": "111101111001111",
+}
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """One encoded frame of the clip (Annex B)."""
+
+    index: int
+    data: bytes
+    keyframe: bool
+
+
+def draw_frame(index: int, width: int, height: int) -> np.ndarray:
+    """A yuv420p picture (as one (h*3/2, w) array) showing a moving gradient and the frame number."""
+    luma = ((np.arange(width)[None, :] + np.arange(height)[:, None] + index * 4) % 200 + 28).astype(np.uint8)
+    block = width // COUNTER_BITS
+    for bit in range(COUNTER_BITS):
+        value = 235 if (index >> (COUNTER_BITS - 1 - bit)) & 1 else 16
+        luma[:BAR_HEIGHT, bit * block : (bit + 1) * block] = value
+    scale = max(2, height // 40)
+    x0, y0 = 8, BAR_HEIGHT + 8
+    for position, digit in enumerate(str(index)):
+        pattern = _FONT[digit]
+        for cell, on in enumerate(pattern):
+            if on == "1":
+                row, column = divmod(cell, 3)
+                x = x0 + position * 4 * scale + column * scale
+                y = y0 + row * scale
+                luma[y : y + scale, x : x + scale] = 235
+    chroma = np.full((height // 2, width), 128, dtype=np.uint8)
+    return np.vstack([luma, chroma])
+
+
+def read_counter(luma: np.ndarray) -> int:
+    """Read the frame number back from a decoded picture's luma plane."""
+    block = luma.shape[1] // COUNTER_BITS
+    value = 0
+    for bit in range(COUNTER_BITS):
+        sample = luma[BAR_HEIGHT // 4 : BAR_HEIGHT * 3 // 4, bit * block + block // 4 : (bit + 1) * block - block // 4]
+        value = (value << 1) | int(sample.mean() > 128)
+    return value
+
+
+@lru_cache(maxsize=4)
+def encode_clip(
+    width: int = 320, height: int = 240, fps: int = 25, frames: int = 50, gop: int = 25, codec: str = "h264"
+) -> tuple[EncodedFrame, ...]:
+    """Encode the looping clip in H.264 (or H.265, to show it is refused), cached per parameters."""
+    encoder = av.CodecContext.create("libx265" if codec == "h265" else "libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.time_base = Fraction(1, fps)
+    encoder.framerate = Fraction(fps, 1)
+    params = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0" + (":log-level=none" if codec == "h265" else "")
+    params_key = "x265-params" if codec == "h265" else "x264-params"
+    encoder.options = {"preset": "ultrafast", "tune": "zerolatency", params_key: params}
+    packets: list[av.Packet] = []
+    for index in range(frames):
+        frame = av.VideoFrame.from_ndarray(draw_frame(index, width, height), format="yuv420p")
+        frame.pts = index
+        packets += encoder.encode(frame)
+    packets += encoder.encode(None)
+    strip = codec == "h264"
+    return tuple(
+        EncodedFrame(i, _without_parameter_sets(bytes(p)) if i and strip else bytes(p), bool(p.is_keyframe))
+        for i, p in enumerate(packets)
+    )
+
+
+def _without_parameter_sets(data: bytes) -> bytes:
+    """Drop SPS/PPS from a frame (x264 repeats them before every keyframe; many cameras do not)."""
+    nals = [nal for nal in split_annexb(data) if nal_type(nal) not in (NAL_SPS, NAL_PPS)]
+    return START_CODE + START_CODE.join(nals)
