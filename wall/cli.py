@@ -121,7 +121,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark; its last output line is one JSON object."""
     from bench import run_bench
 
-    return run_bench(args.name, args.rest, as_json=args.json)
+    rest = [a for a in args.rest if a != "--json"]
+    return run_bench(args.name, rest, as_json=args.json or len(rest) != len(args.rest))
 
 
 def build_parser() -> argparse.ArgumentParser:
