@@ -97,3 +97,20 @@ class CameraAdmin(admin.ModelAdmin):
 class AlarmAdmin(admin.ModelAdmin):
     list_display = ("kind", "state", "severity", "message", "raised_at")
     list_filter = ("state", "kind")
+
+
+@admin.register(m.Geofence)
+class GeofenceAdmin(admin.ModelAdmin):
+    list_display = ("name", "active", "alarm_after_min", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(m.DispatchOrder)
+class DispatchOrderAdmin(admin.ModelAdmin):
+    """Orders are written by the dispatch flow; the admin shows them."""
+
+    list_display = ("case", "worker", "state", "attempt", "offered_at", "responded_at")
+    list_filter = ("state",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -9,6 +9,9 @@ class DispatchdConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dispatchd.geo.gridindex import connect_signals
+        from dispatchd.field import fences, live
+        from dispatchd.geo import gridindex
 
-        connect_signals()
+        gridindex.connect_signals()
+        fences.connect_signals()
+        live.connect_signals()

@@ -1,4 +1,4 @@
-"""The dispatch daemon: fires SLA timers (and, as they land, the other periodic rules)."""
+"""The dispatch daemon: SLA timers, dispatch-order timeouts, offline workers, geofence dwell alarms."""
 
 from __future__ import annotations
 
@@ -16,9 +16,16 @@ log = logging.getLogger("dispatchd")
 
 def tick() -> int:
     """One pass over every periodic rule; returns how many things fired."""
+    from dispatchd import dispatching
+    from dispatchd.field import pipeline
+
     close_old_connections()
     try:
-        return check_timers()
+        fired = check_timers()
+        fired += dispatching.check_dispatch_timeouts()
+        fired += len(pipeline.sweep_offline())
+        fired += pipeline.check_fence_dwell()
+        return fired
     finally:
         close_old_connections()
 
@@ -31,7 +38,7 @@ async def run_daemon(interval: float | None = None) -> None:
         try:
             fired = await sync_to_async(tick, thread_sensitive=False)()
             if fired:
-                log.info("fired %d SLA timer steps", fired)
+                log.info("daemon tick: %d timer steps, fallbacks and alarms", fired)
         except Exception:
             log.exception("dispatch daemon tick failed; retrying")
         await asyncio.sleep(interval)

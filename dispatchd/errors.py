@@ -45,3 +45,10 @@ class ConcurrentUpdate(DomainError):
 
     status = 409
     code = "concurrent_update"
+
+
+class TooLarge(DomainError):
+    """The input is larger than we accept."""
+
+    status = 413
+    code = "too_large"

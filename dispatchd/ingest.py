@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from dispatchd.errors import InvalidInput
 from dispatchd.events import publish_on_commit
-from dispatchd.models import PositionFix, Sensor, SensorReading, Worker
+from dispatchd.models import Sensor, SensorReading
 
 MAX_CLOCK_SKEW = timedelta(seconds=60)
 
@@ -38,32 +38,10 @@ def _count_new(model, owner: str, keys: list[tuple[int, datetime]]) -> int:
 
 
 def store_positions(items: list[dict[str, Any]]) -> dict[str, int]:
-    """Store GPS fixes (duplicates ignored) and move each worker's live position to its newest fix."""
-    ids = {item["worker_id"] for item in items}
-    known = set(Worker.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    if unknown := sorted(ids - known):
-        raise InvalidInput({"worker_id": f"unknown workers: {unknown[:20]}"})
-    fixes = []
-    for index, item in enumerate(items):
-        at = _check_time(item["at"], f"items[{index}].at")
-        fixes.append(PositionFix(**{**item, "at": at}))
-    newest: dict[int, PositionFix] = {}
-    for fix in fixes:
-        if fix.worker_id not in newest or fix.at > newest[fix.worker_id].at:
-            newest[fix.worker_id] = fix
-    with transaction.atomic():
-        stored = _count_new(PositionFix, "worker_id", [(f.worker_id, f.at) for f in fixes])
-        PositionFix.objects.bulk_create(fixes, ignore_conflicts=True, batch_size=1000)
-        moved = []
-        for worker_id, fix in newest.items():
-            updated = Worker.objects.filter(pk=worker_id).exclude(last_seen__gte=fix.at).update(
-                lat=fix.lat, lon=fix.lon, last_seen=fix.at
-            )
-            if updated:
-                moved.append({"worker_id": worker_id, "lat": fix.lat, "lon": fix.lon, "at": fix.at.isoformat()})
-        for item in moved:
-            publish_on_commit("positions", "position", item)
-    return {"accepted": stored, "duplicates": len(fixes) - stored}
+    """Run a batch of GPS fixes through the position pipeline (validate, trail, live state, geofences)."""
+    from dispatchd.field import pipeline
+
+    return pipeline.ingest(items)
 
 
 def store_readings(items: list[dict[str, Any]]) -> dict[str, int]:

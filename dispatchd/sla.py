@@ -1,4 +1,9 @@
-"""SLA timers: per-stage limits from the category, warn/overdue/escalate moments, pause and resume."""
+"""SLA timers: per-stage limits from the category, warn/overdue/escalate moments, pause and resume.
+
+The clock of a stage runs from `stage_started_at`; `paused_elapsed_h` holds the hours the stage had
+used before that moment (set when a suspension stops the clock, kept when resuming restarts it), so
+every suspension, resumption and extension counts from where the clock really is.
+"""
 
 from __future__ import annotations
 
@@ -98,20 +103,25 @@ def timer_for(case, new_status: str, now: datetime, calendar: WorkCalendar | Non
     }
 
 
+def _used_before(case) -> float:
+    """Hours of the stage used before its clock last (re)started: zero unless it was suspended."""
+    return case.paused_elapsed_h or 0.0
+
+
 def pause(case, now: datetime, calendar: WorkCalendar | None = None) -> dict[str, Any]:
     """Field updates that stop the clock (suspend): remember how much of the stage was used."""
     if case.stage_started_at is None:
         return {}
-    used = elapsed_hours(case.category.timing, case.stage_started_at, now, calendar)
+    used = _used_before(case) + elapsed_hours(case.category.timing, case.stage_started_at, now, calendar)
     return {"paused_elapsed_h": used, "warn_at": None, "deadline": None, "escalate_at": None}
 
 
 def resume(case, now: datetime, calendar: WorkCalendar | None = None) -> dict[str, Any]:
-    """Field updates that restart a paused clock where it stopped."""
+    """Field updates that restart a paused clock where it stopped (the hours used so far stay counted)."""
     if case.paused_elapsed_h is None or case.stage_limit_h is None:
         return {}
     return {
-        "paused_elapsed_h": None,
+        "stage_started_at": now,
         **_moments(case.category.timing, now, case.stage_limit_h, case.paused_elapsed_h, calendar),
     }
 
@@ -122,7 +132,7 @@ def extend(case, hours: float, now: datetime, calendar: WorkCalendar | None = No
         return {}
     limit_h = case.stage_limit_h + hours
     mode = case.category.timing
-    moments = _moments(mode, case.stage_started_at, limit_h, 0.0, calendar)
+    moments = _moments(mode, case.stage_started_at, limit_h, _used_before(case), calendar)
     state = SlaState.OK
     if now >= moments["escalate_at"]:
         state = SlaState.ESCALATED

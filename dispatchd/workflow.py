@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dispatchd import sla
+from dispatchd import dispatching, sla
 from dispatchd.actors import Actor
 from dispatchd.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound, TransitionRefused
 from dispatchd.events import publish_case
@@ -27,6 +27,7 @@ from dispatchd.rules.routing import route
 S = CaseStatus
 OPEN = frozenset({S.REPORTED, S.ACCEPTED, S.REGISTERED, S.DISPATCHED, S.HANDLING, S.FEEDBACK, S.VERIFIED})
 IN_HANDS = frozenset({S.DISPATCHED, S.HANDLING})
+KEEPS_EXTENSION = IN_HANDS | {S.SUSPENDED}
 COMMAND = frozenset({"commander", "admin", "system"})
 FIELD = COMMAND | {"worker"}
 
@@ -111,11 +112,18 @@ def _merge(case, params, actor, now):
         raise InvalidInput({"into": f"unknown case {ref!r}"})
     if target.pk == case.pk:
         raise InvalidInput({"into": "a case cannot be merged into itself"})
+    # Lock both cases in id order, so that two cases merged into each other at once cannot both merge.
+    locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[case.pk, target.pk]).order_by("pk")}
+    if locked[case.pk].version != case.version:
+        raise ConcurrentUpdate(f"case {case.number} was changed by someone else; reload and retry")
+    target = locked[target.pk]
     if target.status in (S.VOIDED, S.MERGED):
         raise TransitionRefused(f"case {target.number} is {target.status}; merge into a live case")
     note = _note(params)
 
     def mark_target(merged: Case) -> None:
+        Case.objects.filter(pk=target.pk).update(version=F("version") + 1, updated_at=now)
+        target.refresh_from_db()
         CaseEvent.objects.create(
             case=target, actor=actor.label, action="merge_in", from_status=target.status,
             to_status=target.status, note=note, data={"merged_case": merged.number},
@@ -283,6 +291,31 @@ def _check_actor(spec: Action, case: Case, actor: Actor) -> None:
         raise NotAllowed("a worker may act only on cases assigned to them")
 
 
+def attach(case: Case, actor: Actor, name: str, content_type: str, file: Any) -> Attachment:
+    """Keep a photo or file with a case: stored, written on the timeline and announced (no status change)."""
+    with transaction.atomic():
+        attachment = Attachment.objects.create(
+            case=case, name=name, content_type=content_type, size=file.size, file=file
+        )
+        event = CaseEvent.objects.create(
+            case=case, actor=actor.label, action="attach", from_status=case.status, to_status=case.status,
+            data={"attachment": attachment.id, "name": name, "content_type": content_type, "size": file.size},
+        )
+        Attachment.objects.filter(pk=attachment.pk).update(event=event)
+        publish_case(case, "attach")
+    return attachment
+
+
+def _sync_orders(case: Case, from_status: str, updates: dict[str, Any], params: dict[str, Any]) -> None:
+    """Keep dispatch orders in step with the case: offer to a newly named worker, free one let go."""
+    if "worker" in updates:  # dispatch, redispatch, return: (re)assigned or unassigned
+        dispatching.on_dispatched(case, updates["worker"], params.get("skill"))
+    elif case.status == S.DISPATCHED and from_status in (S.FEEDBACK, S.VERIFIED) and case.worker_id:
+        dispatching.on_dispatched(case, case.worker, params.get("skill"))  # rework goes back to the worker
+    elif from_status in IN_HANDS and case.status not in IN_HANDS | {S.SUSPENDED}:
+        dispatching.on_case_released(case)
+
+
 def allowed_actions(case: Case) -> list[str]:
     """Names of the actions allowed from the case's current status."""
     return [name for name, spec in ACTIONS.items() if case.status in spec.sources]
@@ -310,6 +343,8 @@ def perform(case_id: int, name: str, actor: Actor, params: dict[str, Any] | None
             updates["status"] = outcome.to_status
             if case.status != S.SUSPENDED:
                 updates = {**sla.timer_for(case, outcome.to_status, now), **updates}
+            if outcome.to_status not in KEEPS_EXTENSION:
+                updates["extension_pending_hours"] = None  # a request lapses once the handlers let go
         changed = Case.objects.filter(pk=case.pk, version=case.version).update(
             **updates, version=F("version") + 1, updated_at=now
         )
@@ -318,6 +353,7 @@ def perform(case_id: int, name: str, actor: Actor, params: dict[str, Any] | None
         case.refresh_from_db()
         for step in outcome.after:
             step(case)
+        _sync_orders(case, from_status, updates, params)
         CaseEvent.objects.create(
             case=case, actor=actor.label, action=name, from_status=from_status,
             to_status=case.status, note=outcome.note, data=outcome.data,

@@ -37,3 +37,18 @@ def pytest_collection_modifyitems(config, items) -> None:
     if deselected:
         config.hook.pytest_deselected(items=deselected)
     items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _fresh_field_state():
+    """Live worker state and geofence caches are per process: start every test without them."""
+    from dispatchd.field import fences, live
+    from dispatchd.geo import gridindex
+
+    live.use_store(None)
+    fences.invalidate()
+    gridindex.invalidate()
+    yield
+    live.use_store(None)
+    fences.invalidate()
+    gridindex.invalidate()

@@ -24,10 +24,9 @@ def _migrate(verbose: bool = False) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Migrate, seed the demo city if empty, serve with the daemon and simulators inside."""
     _setup()
-    from dispatchd.demo.flow import run_case_flow
-
     from dispatchd.daemon import run_daemon
     from dispatchd.demo import seed_if_empty
+    from dispatchd.demo.flow import run_case_flow
     from wall.auth import create_token
     from wall.server import serve
 

@@ -23,7 +23,10 @@ def _check_database() -> dict:
 
 
 def _check_layer() -> dict:
-    layer = get_channel_layer()
+    try:
+        layer = get_channel_layer()
+    except Exception as exc:  # a misconfigured layer is reported as down, never as a 500
+        return {"ok": False, "backend": "unavailable", "error": str(exc)[:200]}
     kind = type(layer).__name__ if layer else "none"
     if layer is None:
         return {"ok": False, "backend": kind}

@@ -19,6 +19,8 @@ class BodySizeLimitMiddleware:
         try:
             size = int(length)
         except ValueError:
+            size = -1
+        if size < 0:
             return JsonResponse({"error": "bad_request", "detail": "invalid Content-Length"}, status=400)
         if size > settings.WALL_MAX_BODY_BYTES:
             return JsonResponse(

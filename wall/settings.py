@@ -120,6 +120,21 @@ WALL_WORKING_HOURS = os.environ.get("WALL_WORKING_HOURS", "08:30-12:00,14:00-18:
 # Map tiles: empty means the shipped offline basemap only.
 WALL_TILE_URL = os.environ.get("WALL_TILE_URL", "")
 
+# The real-time hub (realtime/): stream bounds, delivery limits, auth. See docs/protocol.md.
+WALL_HUB_STREAM_MAXLEN = int(os.environ.get("WALL_HUB_STREAM_MAXLEN", 20_000))
+WALL_HUB_STREAM_MAX_AGE_S = _env_float("WALL_HUB_STREAM_MAX_AGE_S", 3600.0)
+WALL_HUB_TICK_S = _env_float("WALL_HUB_TICK_S", 0.5)
+WALL_HUB_HEARTBEAT_S = _env_float("WALL_HUB_HEARTBEAT_S", 10.0)
+WALL_HUB_AUTH_TIMEOUT_S = _env_float("WALL_HUB_AUTH_TIMEOUT_S", 5.0)
+WALL_HUB_MAX_FRAME_BYTES = int(os.environ.get("WALL_HUB_MAX_FRAME_BYTES", 64 * 1024))
+WALL_HUB_QUEUE_FRAMES = int(os.environ.get("WALL_HUB_QUEUE_FRAMES", 2000))
+WALL_HUB_SEND_WINDOW_BYTES = int(os.environ.get("WALL_HUB_SEND_WINDOW_BYTES", 1024 * 1024))
+WALL_HUB_OPS_PER_S = _env_float("WALL_HUB_OPS_PER_S", 20.0)
+WALL_HUB_OPS_BURST = int(os.environ.get("WALL_HUB_OPS_BURST", 60))
+WALL_HUB_MAX_SUBSCRIPTIONS = int(os.environ.get("WALL_HUB_MAX_SUBSCRIPTIONS", 64))
+# Resolves a first-frame token to a principal (or None); a dotted path so realtime stays import-free.
+WALL_HUB_AUTHENTICATOR = os.environ.get("WALL_HUB_AUTHENTICATOR", "wall.auth.authenticate_token")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -131,3 +146,23 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# GB/T 28181 (video/gb28181/): our platform's identity, SIP and media sockets, device password, relay timers.
+# The demo district's centre code is 44039900, so the platform is 4403990000 200 0 000001.
+WALL_GB_PLATFORM_ID = os.environ.get("WALL_GB_PLATFORM_ID", "44039900002000000001")
+WALL_GB_DOMAIN = os.environ.get("WALL_GB_DOMAIN", "4403990000")
+WALL_GB_HOST = os.environ.get("WALL_GB_HOST", "127.0.0.1")  # SIP listens here (UDP and TCP)
+WALL_GB_SIP_PORT = int(os.environ.get("WALL_GB_SIP_PORT", 5060))
+WALL_GB_MEDIA_HOST = os.environ.get("WALL_GB_MEDIA_HOST", "127.0.0.1")  # RTP from cameras arrives here
+WALL_GB_MEDIA_TRANSPORT = os.environ.get("WALL_GB_MEDIA_TRANSPORT", "UDP")  # UDP, TCP-passive or TCP-active
+WALL_GB_PASSWORD = os.environ.get("WALL_GB_PASSWORD", "12345678")  # digest password of every device
+WALL_GB_KEEPALIVE_S = _env_float("WALL_GB_KEEPALIVE_S", 60.0)
+WALL_GB_GRACE_S = _env_float("WALL_GB_GRACE_S", 10.0)  # BYE this long after a camera's last viewer left
+WALL_GB_MAX_VIEWERS = int(os.environ.get("WALL_GB_MAX_VIEWERS", 256))  # WebRTC viewer sessions per sip process
+# ICE host candidates offered to browsers (comma separated); empty: every non-loopback interface.
+WALL_GB_ICE_HOSTS = os.environ.get("WALL_GB_ICE_HOSTS", "")
+# Production: the address of the `sip` process's HTTP server, to which web processes forward camera play requests.
+WALL_GB_RELAY_URL = os.environ.get("WALL_GB_RELAY_URL", "")
+WALL_GB_RELAY_TIMEOUT_S = _env_float("WALL_GB_RELAY_TIMEOUT_S", 15.0)
+WALL_GB_HTTP_HOST = os.environ.get("WALL_GB_HTTP_HOST", "127.0.0.1")  # where `wall sip` serves HTTP
+WALL_GB_HTTP_PORT = int(os.environ.get("WALL_GB_HTTP_PORT", 8061))

@@ -3,6 +3,7 @@
 from dispatchd.models.cases import Attachment, Case, CaseCounter, CaseEvent, CaseStatus
 from dispatchd.models.catalog import Category, Holiday, Severity, TimingMode
 from dispatchd.models.devices import Alarm, Camera, PositionFix, Sensor, SensorReading
+from dispatchd.models.field import DispatchOrder, Geofence, OrderState
 from dispatchd.models.grid import Community, District, GridCell, Street
 from dispatchd.models.org import Department, RoutingRule, Worker
 
@@ -17,9 +18,12 @@ __all__ = [
     "Category",
     "Community",
     "Department",
+    "DispatchOrder",
     "District",
+    "Geofence",
     "GridCell",
     "Holiday",
+    "OrderState",
     "PositionFix",
     "RoutingRule",
     "Sensor",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from wall.api import cases, field, reference  # noqa: F401,E402 - registers the routers
+from wall.api import cases, fallback, field, reference, workers  # noqa: F401,E402 - registers the routers
 from wall.api.base import api
+
+# The catch-all goes last, after every router above has registered its operations.
+api.add_router("/", fallback.router)
 
 __all__ = ["api"]

@@ -8,20 +8,30 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from dispatchd.errors import DomainError
+from dispatchd.errors import DomainError, NotAllowed
 from wall.auth import Principal, authenticate_token, principal_from_user
 
 
 class BearerOrSession(HttpBearer):
-    """Accept `Authorization: Bearer <token>` or a logged-in Django session."""
+    """Accept `Authorization: Bearer <token>` or a logged-in Django session; optionally only some roles.
+
+    With `roles`, a caller of another role gets 403 before the request is even validated.
+    """
+
+    def __init__(self, roles: tuple[str, ...] | None = None) -> None:
+        super().__init__()
+        self.roles = roles
 
     def __call__(self, request: HttpRequest) -> Principal | None:
         header = request.headers.get("Authorization")
         if header:
-            return super().__call__(request)
-        principal = principal_from_user(getattr(request, "user", None))
-        if principal is not None:
-            request.principal = principal
+            principal = super().__call__(request)
+        else:
+            principal = principal_from_user(getattr(request, "user", None))
+            if principal is not None:
+                request.principal = principal
+        if principal is not None and self.roles is not None and principal.role not in self.roles:
+            raise NotAllowed(f"role {principal.role} may not do this (needs one of: {', '.join(self.roles)})")
         return principal
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:

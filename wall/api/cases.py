@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import quote
 
 from django.db.models import Q
@@ -15,7 +14,8 @@ from dispatchd import workflow
 from dispatchd.errors import InvalidInput, NotAllowed, NotFound
 from dispatchd.intake import Report, create_case
 from dispatchd.models import Attachment, Case, CaseStatus
-from dispatchd.models.cases import SlaState
+from dispatchd.models.cases import SlaState, Source
+from dispatchd.models.catalog import Severity
 from dispatchd.serialize import case_dict, event_dict
 from wall.api.base import api
 from wall.api.roles import COMMANDERS, READERS, require
@@ -27,14 +27,13 @@ from wall.api.schemas import (
     CaseListOut,
     CaseOut,
     Id,
+    Moment,
     Text,
     TimelineOut,
 )
+from wall.api.uploads import check_upload
 
 router = Router(tags=["cases"])
-
-ALLOWED_UPLOADS = {"image/jpeg", "image/png", "image/webp", "application/pdf", "video/mp4"}
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 class CaseFilter(Schema):
@@ -42,12 +41,12 @@ class CaseFilter(Schema):
     category: Id | None = None
     street: Id | None = None
     grid: Id | None = None
-    severity: str | None = Field(default=None, max_length=16)
-    source: str | None = Field(default=None, max_length=16)
+    severity: Severity | None = None
+    source: Source | None = None
     overdue: bool | None = None
     bbox: str | None = Field(default=None, max_length=100, description="min_lon,min_lat,max_lon,max_lat")
     q: Text(100) | None = None
-    since: datetime | None = None
+    since: Moment | None = None
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=10_000_000)
 
@@ -136,11 +135,11 @@ def timeline(request: HttpRequest, case_id: Id):
     summary="Take an action of the case loop",
     description="Actions: " + ", ".join(f"`{a.name}` ({a.label})" for a in workflow.ACTIONS.values()),
 )
-def act(request: HttpRequest, case_id: Id, action: Text(32), body: ActionIn):
+def act(request: HttpRequest, case_id: Id, action: Text(32), body: ActionIn | None = None):
     actor = request.auth
     if actor.role not in ("commander", "admin", "worker"):
         raise NotAllowed(f"role {actor.role} may not act on cases")
-    case = workflow.perform(case_id, action, actor, body.params())
+    case = workflow.perform(case_id, action, actor, body.params() if body else {})
     return case_dict(case)
 
 
@@ -150,14 +149,9 @@ def attach(request: HttpRequest, case_id: Id, file: File[UploadedFile]):
     case = _get(request, case_id)
     if actor.role == "worker" and case.worker_id != actor.worker_id:
         raise NotAllowed("a worker may attach only to cases assigned to them")
-    if file.content_type not in ALLOWED_UPLOADS:
-        raise InvalidInput({"file": f"type {file.content_type} not accepted; one of {sorted(ALLOWED_UPLOADS)}"})
-    if file.size > MAX_UPLOAD_BYTES:
-        raise InvalidInput({"file": f"larger than {MAX_UPLOAD_BYTES} bytes"})
+    check_upload(file)
     name = (file.name or "upload").replace("\x00", "")[-200:]
-    attachment = Attachment.objects.create(
-        case=case, name=name, content_type=file.content_type, size=file.size, file=file
-    )
+    attachment = workflow.attach(case, actor, name, file.content_type, file)
     return 201, _attachment_dict(attachment)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -10,10 +11,11 @@ from pydantic import Field
 
 from dispatchd import ingest
 from dispatchd.errors import NotAllowed, NotFound
-from dispatchd.models import Alarm, Camera, PositionFix, Sensor, Worker
+from dispatchd.field.trail import trail as read_trail
+from dispatchd.models import Alarm, Camera, Sensor, Worker
 from wall.api.base import api
 from wall.api.roles import COMMANDERS, READERS, require
-from wall.api.schemas import Id, IngestOut, PositionBatchIn, ReadingBatchIn, TrailPoint
+from wall.api.schemas import Id, IngestOut, Moment, PositionBatchIn, ReadingBatchIn, TrailPoint
 
 router = Router(tags=["field"])
 
@@ -57,8 +59,8 @@ def workers(request: HttpRequest, department: Id | None = None, grid: Id | None 
 
 
 class TrailQuery(Schema):
-    start: datetime | None = Field(default=None, alias="from")
-    end: datetime | None = Field(default=None, alias="to")
+    start: Moment | None = Field(default=None, alias="from")
+    end: Moment | None = Field(default=None, alias="to")
     limit: int = Field(default=5000, ge=1, le=50_000)
 
 
@@ -69,13 +71,7 @@ def trail(request: HttpRequest, worker_id: Id, q: Query[TrailQuery]):
         raise NotAllowed("a worker may read only its own trail")
     if not Worker.objects.filter(pk=worker_id).exists():
         raise NotFound(f"no worker {worker_id}")
-    fixes = PositionFix.objects.filter(worker_id=worker_id)
-    if q.start:
-        fixes = fixes.filter(at__gte=q.start)
-    if q.end:
-        fixes = fixes.filter(at__lte=q.end)
-    rows = fixes.order_by("at").values("at", "lat", "lon", "accuracy_m", "speed_mps", "heading")[: q.limit]
-    return [{**row, "at": row["at"].isoformat()} for row in rows]
+    return read_trail(worker_id, q.start, q.end, max_points=q.limit)
 
 
 class SensorOut(Schema):
@@ -136,7 +132,7 @@ class AlarmOut(Schema):
 
 
 class AlarmQuery(Schema):
-    state: str | None = Field(default=None, max_length=16)
+    state: Literal["raised", "acknowledged", "cleared"] | None = None
     limit: int = Field(default=200, ge=1, le=2000)
 
 

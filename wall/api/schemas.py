@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+from django.utils import timezone
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from dispatchd.models.cases import Source
@@ -23,6 +24,22 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802 - reads like a typ
         str, StringConstraints(max_length=max_length, min_length=min_length), AfterValidator(_no_nul)
     ]
 
+
+def _sane_moment(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = timezone.make_aware(value)
+    offset = value.utcoffset() or timedelta(0)
+    if abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("the UTC offset must lie within ±14:00")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"the year must lie between {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+MAX_UTC_OFFSET = timedelta(hours=14)
+MIN_YEAR, MAX_YEAR = 1900, 2999
+# A point in time the database can store and compare: aware (naive means local time), real offset, sane year.
+Moment = Annotated[datetime, AfterValidator(_sane_moment)]
 
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
@@ -60,6 +77,7 @@ class ActionIn(Strict):
     severity: Severity | None = None
     urgent: bool | None = None
     attachments: list[Id] = Field(default_factory=list, max_length=50)
+    skill: Text(32) | None = Field(default=None, description="skill the dispatched worker needs (fallback filter)")
 
     def params(self) -> dict[str, Any]:
         """The fields that were given, for the workflow."""
@@ -129,7 +147,7 @@ class PositionIn(Strict):
     worker_id: Id
     lat: Lat
     lon: Lon
-    at: datetime
+    at: Moment
     accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
     speed_mps: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
     heading: Annotated[float, Field(ge=0, le=360, allow_inf_nan=False)] | None = None
@@ -141,7 +159,7 @@ class PositionBatchIn(Strict):
 
 class ReadingIn(Strict):
     sensor: Text(32, 1) = Field(description="sensor code")
-    at: datetime
+    at: Moment
     value: Annotated[float, Field(allow_inf_nan=False, ge=-1e9, le=1e9)]
 
 

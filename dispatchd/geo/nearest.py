@@ -1,0 +1,194 @@
+"""The live spatial index of field workers: k nearest with filters, exact, safe under concurrent updates.
+
+Points live on the sphere, expressed in metres in a tangent frame at a reference point (east, north,
+up). Neighbours are ranked by the straight-line (chord) distance between those 3-D points, which
+orders them exactly as the great-circle distance does. Buckets are a uniform grid of square cells
+over (east, north); since |Δeast| and |Δnorth| never exceed the chord, after searching every cell
+within Chebyshev ring r of the query's cell, every point closer than r · cell is known, which
+is what makes the ring search exact. One grid holds every worker, and one per skill holds the workers
+that have it, so a skill filter only visits matching workers. A lock makes every update and query
+atomic: a query sees each worker either at its old or at its new place, never twice or not at all.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from dispatchd.geo.distance import arc_to_chord_m, chord_to_arc_m, local_frame, to_frame
+
+ALL = ""  # key of the grid that holds every worker
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What the index knows of one worker: where it is and what queries filter on."""
+
+    id: int
+    lat: float
+    lon: float
+    skills: frozenset[str] = frozenset()
+    department: int | None = None
+    available: bool = True
+
+
+@dataclass(slots=True)
+class _Slot:
+    member: Member
+    x: float
+    y: float
+    z: float
+    cell: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One answer of a nearest query."""
+
+    member: Member
+    distance_m: float
+
+
+@dataclass
+class _Grid:
+    cells: dict[tuple[int, int], dict[int, _Slot]] = field(default_factory=dict)
+
+    def add(self, slot: _Slot) -> None:
+        self.cells.setdefault(slot.cell, {})[slot.member.id] = slot
+
+    def discard(self, slot: _Slot) -> None:
+        bucket = self.cells.get(slot.cell)
+        if bucket is not None:
+            bucket.pop(slot.member.id, None)
+            if not bucket:
+                del self.cells[slot.cell]
+
+
+def _ring(cx: int, cy: int, r: int) -> Iterator[tuple[int, int]]:
+    if r == 0:
+        yield cx, cy
+        return
+    for dx in range(-r, r + 1):
+        yield cx + dx, cy - r
+        yield cx + dx, cy + r
+    for dy in range(-r + 1, r):
+        yield cx - r, cy + dy
+        yield cx + r, cy + dy
+
+
+class NearestIndex:
+    """k-nearest-worker index with skill, department and availability filters."""
+
+    def __init__(self, origin: tuple[float, float] | None = None, cell_m: float = 250.0) -> None:
+        """`origin` (lat, lon) is where cells are least distorted; by default the first worker's place."""
+        self._frame = local_frame(*origin) if origin else None
+        self._cell = float(cell_m)
+        self._grids: dict[str, _Grid] = {ALL: _Grid()}
+        self._slots: dict[int, _Slot] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def get(self, worker_id: int) -> Member | None:
+        """The indexed state of a worker, if present."""
+        slot = self._slots.get(worker_id)
+        return slot.member if slot else None
+
+    def upsert(self, member: Member) -> None:
+        """Insert a worker or replace everything known about it."""
+        with self._lock:
+            if self._frame is None:
+                self._frame = local_frame(member.lat, member.lon)
+            x, y, z = to_frame(member.lat, member.lon, self._frame)
+            slot = _Slot(member, x, y, z, (math.floor(x / self._cell), math.floor(y / self._cell)))
+            self._unlink(self._slots.get(member.id))
+            self._slots[member.id] = slot
+            for key in (ALL, *member.skills):
+                grid = self._grids.get(key)
+                if grid is None:
+                    grid = self._grids[key] = _Grid()
+                grid.add(slot)
+
+    def upsert_many(self, members: Iterable[Member]) -> None:
+        """Upsert several workers (each one atomically)."""
+        for member in members:
+            self.upsert(member)
+
+    def remove(self, worker_id: int) -> None:
+        """Forget a worker."""
+        with self._lock:
+            self._unlink(self._slots.pop(worker_id, None))
+
+    def _unlink(self, slot: _Slot | None) -> None:
+        if slot is None:
+            return
+        for key in (ALL, *slot.member.skills):
+            grid = self._grids[key]
+            grid.discard(slot)
+            if key != ALL and not grid.cells:
+                del self._grids[key]
+
+    def nearest(
+        self,
+        lat: float,
+        lon: float,
+        k: int = 5,
+        *,
+        skill: str | None = None,
+        department: int | None = None,
+        available: bool | None = True,
+        max_m: float | None = None,
+    ) -> list[Hit]:
+        """The k nearest workers matching every given filter, nearest first (ties by id).
+
+        `available=True` keeps only available workers, `False` only unavailable ones, None both.
+        """
+        if k <= 0 or self._frame is None:
+            return []
+        qx, qy, qz = to_frame(lat, lon, self._frame)
+        limit2 = arc_to_chord_m(max_m) ** 2 if max_m is not None else math.inf
+        cell = self._cell
+        cx, cy = math.floor(qx / cell), math.floor(qy / cell)
+        heap: list[tuple[float, int, Member]] = []  # max-heap on (d², id) via negation
+
+        def visit(bucket: dict[int, _Slot]) -> None:
+            for slot in bucket.values():
+                m = slot.member
+                if available is not None and m.available is not available:
+                    continue
+                if department is not None and m.department != department:
+                    continue
+                dx, dy, dz = slot.x - qx, slot.y - qy, slot.z - qz
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 > limit2:
+                    continue
+                if len(heap) < k:
+                    heapq.heappush(heap, (-d2, -m.id, m))
+                elif (d2, m.id) < (-heap[0][0], -heap[0][1]):
+                    heapq.heapreplace(heap, (-d2, -m.id, m))
+
+        with self._lock:
+            grid = self._grids.get(skill if skill else ALL)
+            cells = grid.cells if grid else {}
+            r = 0
+            while cells:
+                if (2 * r + 1) ** 2 > 4 * len(cells):
+                    # Rings have grown larger than the occupied cells: visit the rest directly.
+                    for (kx, ky), bucket in cells.items():
+                        if max(abs(kx - cx), abs(ky - cy)) >= r:
+                            visit(bucket)
+                    break
+                for key in _ring(cx, cy, r):
+                    bucket = cells.get(key)
+                    if bucket:
+                        visit(bucket)
+                reach2 = (r * cell) ** 2  # every point closer than r·cell has been seen
+                if limit2 <= reach2 or (len(heap) == k and -heap[0][0] <= reach2):
+                    break
+                r += 1
+        found = sorted((-d2, -neg_id, m) for d2, neg_id, m in heap)
+        return [Hit(m, chord_to_arc_m(math.sqrt(d2))) for d2, _, m in found]
