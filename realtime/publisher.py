@@ -1,51 +1,37 @@
-"""publish(topic, event): the one entry point every producer uses.
-
-Placeholder until the hub lands: an in-process ring buffer per topic with gap-free offsets.
-"""
+"""publish(topic, event): the one entry point every producer uses."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 
-_lock = threading.Lock()
-_offsets: dict[str, int] = {}
-_history: dict[str, deque[dict[str, Any]]] = {}
-_listeners: list[Callable[[dict[str, Any]], None]] = []
-EPOCH = str(int(time.time()))
+from realtime import backend
+from realtime.topics import valid_topic
+
+
+def _check(topic: str) -> None:
+    if not valid_topic(topic):
+        raise ValueError(f"invalid topic {topic!r}")
 
 
 def publish(topic: str, event: dict[str, Any]) -> int:
-    """Append `event` ({"type": ..., "data": {...}}) to `topic`; return its offset."""
-    with _lock:
-        offset = _offsets.get(topic, 0) + 1
-        _offsets[topic] = offset
-        envelope = {
-            "op": "event",
-            "topic": topic,
-            "epoch": EPOCH,
-            "offset": offset,
-            "ts": time.time(),
-            "type": event["type"],
-            "data": event.get("data", {}),
-        }
-        _history.setdefault(topic, deque(maxlen=10_000)).append(envelope)
-        listeners = list(_listeners)
-    for listener in listeners:
-        listener(envelope)
-    return offset
+    """Append `event` ({"type": str, "data": dict}) to `topic`; return its offset.
+
+    Returns 0 when Redis is unreachable: the event is then kept and appended, in order, once it
+    answers again (HubUnavailable is raised only when that queue is full).
+    """
+    _check(topic)
+    return backend.sync_streams().append_many(topic, [event])
 
 
-def history(topic: str) -> list[dict[str, Any]]:
-    """Events still held for `topic`, oldest first."""
-    with _lock:
-        return list(_history.get(topic, ()))
+def publish_many(topic: str, events: list[dict[str, Any]]) -> int:
+    """Append several events to `topic` in one step; return the offset of the last one."""
+    _check(topic)
+    return backend.sync_streams().append_many(topic, events) if events else 0
 
 
-def add_listener(listener: Callable[[dict[str, Any]], None]) -> None:
-    """Call `listener` with every published envelope (in the publishing thread)."""
-    with _lock:
-        _listeners.append(listener)
+async def apublish(topic: str, event: dict[str, Any]) -> int:
+    """publish() for async code: appends without blocking the event loop."""
+    from realtime.hub import get_hub
+
+    _check(topic)
+    return await get_hub().streams.append_many(topic, [event])

@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from realtime.connection import hub_endpoint
+
+websocket_urlpatterns: list = [path("ws/hub", hub_endpoint)]

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dispatchd.errors import InvalidInput
-from dispatchd.events import publish_on_commit
+from dispatchd.events import publish_many_on_commit, publish_on_commit
 from dispatchd.field import trail as trails
 from dispatchd.field.config import setting
 from dispatchd.field.fences import fence_book
@@ -30,6 +30,7 @@ from dispatchd.field.state import OFFLINE, ON_DUTY, Fix, LiveState
 from dispatchd.field.store import LiveStore
 from dispatchd.geo.distance import valid_point
 from dispatchd.geo.geofence import FenceEvent, FenceState
+from dispatchd.geo.gridindex import grid_index
 
 
 @dataclass
@@ -198,8 +199,7 @@ def persist(batch: Batch) -> None:
 def publish(batch: Batch) -> None:
     """Announce the newest position of each moved worker, and each fence crossing."""
     newest = {fix.worker_id: state for fix, state in batch.moves}
-    for state in newest.values():
-        publish_on_commit("positions", "position", position_event(state))
+    publish_many_on_commit("positions", "position", [position_event(s) for s in newest.values()])
     for worker_id, event, name in batch.fence_events:
         if event.kind in ("exit", "enter"):
             data = {"worker_id": worker_id, "fence": event.fence_id, "name": name,
@@ -217,6 +217,9 @@ def position_event(state: LiveState) -> dict[str, Any]:
         "worker_id": state.worker_id, "lat": state.lat, "lon": state.lon,
         "at": _iso(state.t) if state.t is not None else None, "accuracy_m": state.accuracy_m,
         "speed_mps": state.speed_mps, "heading": state.heading, "status": state.status, "case_id": state.case_id,
+        # what hub subscribers filter on
+        "state": state.status, "grid_id": state.grid_id, "department_id": state.department,
+        "street_id": grid_index().placement_of(state.grid_id).street_id,
     }
 
 

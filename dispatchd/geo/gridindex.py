@@ -28,6 +28,7 @@ class GridIndex:
 
     def __init__(self, cells: list[tuple[int, int, int, dict]]) -> None:
         self._ids = [(cell_id, community_id, street_id) for cell_id, community_id, street_id, _ in cells]
+        self._by_cell = {ids[0]: Placement(*ids) for ids in self._ids}
         self._polygons = [shape(geometry) for *_, geometry in cells]
         for polygon in self._polygons:
             shapely.prepare(polygon)
@@ -43,6 +44,10 @@ class GridIndex:
             return OUTSIDE
         best = min(int(i) for i in hits)
         return Placement(*self._ids[best])
+
+    def placement_of(self, grid_id: int | None) -> Placement:
+        """Where a cell lies in the hierarchy (OUTSIDE for an unknown cell)."""
+        return self._by_cell.get(grid_id, OUTSIDE) if grid_id is not None else OUTSIDE
 
 
 _lock = threading.Lock()

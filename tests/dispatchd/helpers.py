@@ -99,6 +99,12 @@ class EventRecorder:
         self.published.append((topic, event))
         return len(self.published)
 
+    def many(self, topic: str, events: list[dict[str, Any]]) -> int:
+        """Stand-in for publish_many: records each event."""
+        for event in events:
+            self(topic, event)
+        return len(self.published)
+
     @contextmanager
     def committing(self) -> Iterator[None]:
         """Run the on-commit callbacks of the block as if its transaction committed (for `db` tests)."""
@@ -138,6 +144,7 @@ def events(monkeypatch: pytest.MonkeyPatch) -> EventRecorder:
     """Record what the domain publishes, in place of the hub's publish()."""
     recorder = EventRecorder()
     monkeypatch.setattr(dispatchd.events, "publish", recorder)
+    monkeypatch.setattr(dispatchd.events, "publish_many", recorder.many)
     return recorder
 
 

@@ -1,0 +1,378 @@
+"""The `/ws/hub` endpoint: one Connection per WebSocket, a plain ASGI application.
+
+Outgoing frames wait in a bounded queue drained by one writer task. The writer keeps at most
+`send_window_bytes` unacknowledged: it interleaves `{"op":"ping","n":k}` frames and counts
+what precedes ping k as consumed once the client answers `{"op":"pong","n":k}`. So a stalled
+client holds at most the window in the server's socket buffers plus its queue, then is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from realtime import protocol as p
+from realtime.backend import config as hub_config
+from realtime.config import HubConfig
+from realtime.envelope import dumps, parse_since
+from realtime.hub import Hub, get_hub
+from realtime.identity import authenticate, query_token
+from realtime.positions import PositionFilter
+from realtime.protocol import Close
+from realtime.ratelimit import TokenBucket
+from realtime.subscription import Subscription
+from realtime.topics import POSITIONS, may_subscribe, valid_topic
+
+log = logging.getLogger("realtime.connection")
+
+
+class Connection:
+    """One client: its identity, subscriptions, outgoing queue and flow-control window."""
+
+    def __init__(self, scope: dict, send: Any, hub: Hub, config: HubConfig) -> None:
+        self.scope = scope
+        self._send = send
+        self.hub = hub
+        self.config = config
+        self.principal = scope.get("principal")
+        self.subs: dict[str, Subscription] = {}
+        self.position_filter: PositionFilter | None = None
+        self.batch: str | None = None
+        self.batch_snapshot = False
+        self.frames: deque[str] = deque()
+        self.chunk = max(1, min(500, config.queue_frames // 4))
+        self.bucket = TokenBucket(config.ops_per_s, config.ops_burst)
+        # pongs answer the server's own pings (one per quarter window), so they have a bucket of their own
+        self.pong_bucket = TokenBucket(100 * config.ops_per_s, 100 * config.ops_burst)
+        self.sent = 0
+        self.acked = 0
+        self.ping_n = 0
+        self.pings: dict[int, int] = {}
+        self.sent_at_ping = 0
+        self.pinged_at = time.monotonic()
+        self.heard_at = time.monotonic()
+        self.refused_at = 0.0
+        self.refused = 0
+        self.close_code: Close | None = None
+        self.close_reason = ""
+        self._wake = asyncio.Event()
+        self._acked = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._writer: asyncio.Task | None = None
+        self._auth_timer: asyncio.TimerHandle | None = None
+
+    # ---- outgoing -------------------------------------------------------------------------
+
+    def push(self, frame: str) -> bool:
+        """Queue a frame; False (and the connection closing as too slow) when the queue is full."""
+        if self.close_code is not None:
+            return False
+        if len(self.frames) >= self.config.queue_frames:
+            self.close_soon(Close.TOO_SLOW, "outgoing queue full: resume with since")
+            return False
+        self.frames.append(frame)
+        self._wake.set()
+        return True
+
+    def push_json(self, message: dict[str, Any]) -> bool:
+        """Queue a control message."""
+        return self.push(dumps(message))
+
+    def offer_batch(self, delta: str | None, snapshot: Any) -> None:
+        """Take this tick's position batch: the delta, or the snapshot if the last batch is unsent."""
+        if self.close_code is not None:
+            return
+        if self.batch_snapshot or self.batch is not None:
+            self.batch = snapshot()
+            self.batch_snapshot = False
+        elif delta is not None:
+            self.batch = delta
+        else:
+            return
+        self._wake.set()
+
+    def error(self, code: str, detail: str, **extra: Any) -> None:
+        """Queue an `error` frame; the connection stays open."""
+        self.push_json({"op": "error", "code": code, "detail": detail, **extra})
+
+    async def drained(self) -> None:
+        """Wait until the queue is down to a quarter of its limit."""
+        while len(self.frames) > self.config.queue_frames // 4 and self.close_code is None:
+            self._drained.clear()
+            await self._drained.wait()
+
+    def close_soon(self, code: Close, reason: str, flush: bool = False) -> None:
+        """Close the connection with `code`; after the queued frames when `flush`, else at once."""
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason = code, reason
+        if not flush:
+            self.frames.clear()
+        self._wake.set()
+        self._acked.set()
+        self._drained.set()
+
+    async def _write_loop(self) -> None:
+        heartbeat = self.config.heartbeat_s
+        window = self.config.send_window_bytes
+        while True:
+            now = time.monotonic()
+            if self.close_code is None and now - self.heard_at > 3 * heartbeat:
+                self.close_soon(Close.HEARTBEAT_TIMEOUT, "no frame from the client")
+            if self.close_code is None and (
+                now - self.pinged_at >= heartbeat or self.sent - self.sent_at_ping >= window // 4
+            ):
+                await self._ping()
+            if self.close_code is not None and not self.frames:
+                close = {"type": "websocket.close", "code": int(self.close_code), "reason": self.close_reason[:120]}
+                await self._send(close)
+                return
+            if not self.frames and self.batch is None:
+                self._wake.clear()
+                await self._wait(self._wake, heartbeat)
+                continue
+            if self.close_code is None and self.sent - self.acked > window:
+                self._acked.clear()
+                await self._wait(self._acked, heartbeat)
+                continue
+            if self.frames:
+                frame = self.frames.popleft()
+                if len(self.frames) <= self.config.queue_frames // 4:
+                    self._drained.set()
+            else:
+                frame, self.batch = self.batch, None  # type: ignore[assignment]
+            await self._send({"type": "websocket.send", "text": frame})
+            self.sent += len(frame)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        except TimeoutError:
+            pass
+
+    async def _ping(self) -> None:
+        self.ping_n += 1
+        frame = f'{{"op":"ping","n":{self.ping_n}}}'
+        await self._send({"type": "websocket.send", "text": frame})
+        self.sent += len(frame)
+        self.pings[self.ping_n] = self.sent
+        self.sent_at_ping = self.sent
+        self.pinged_at = time.monotonic()
+        if len(self.pings) > 64:  # a client that never answers: forget the oldest
+            del self.pings[min(self.pings)]
+
+    # ---- incoming -------------------------------------------------------------------------
+
+    async def run(self, receive: Any) -> None:
+        """Serve the connection until the client leaves."""
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        await self._send({"type": "websocket.accept"})
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_loop())
+        try:
+            if self.principal is not None:
+                self._hello()
+            elif query_token(self.scope):
+                self._refuse("invalid or revoked token")
+            else:
+                self._auth_timer = loop.call_later(self.config.auth_timeout_s, self._refuse, "no auth frame in time")
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message["type"] == "websocket.receive" and self.close_code is None:
+                    await self._on_frame(message)
+        finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+        for sub in self.subs.values():
+            sub.close()
+        self.subs.clear()
+        self._leave_positions()
+        if self._writer is not None:
+            self._writer.cancel()
+
+    def _hello(self) -> None:
+        principal = self.principal
+        self.push_json(
+            {
+                "op": "hello",
+                "role": principal.role,
+                "name": principal.name,
+                "heartbeat_s": self.config.heartbeat_s,
+                "max_frame_bytes": self.config.max_frame_bytes,
+            }
+        )
+
+    def _refuse(self, detail: str) -> None:
+        self.error(p.UNAUTHENTICATED, detail)
+        self.close_soon(Close.UNAUTHENTICATED, detail, flush=True)
+
+    async def _on_frame(self, message: dict) -> None:
+        self.heard_at = time.monotonic()
+        request = self._parse(message)
+        is_pong = isinstance(request, dict) and request["op"] == "pong"
+        if not (self.pong_bucket if is_pong else self.bucket).take():
+            self._over_rate()
+            return
+        if not isinstance(request, dict):
+            self.error(*request)
+            return
+        try:
+            await self._dispatch(request)
+        except (RedisError, OSError) as exc:
+            log.warning("hub: event store failed during %s: %s", request["op"], exc)
+            self.close_soon(Close.UNAVAILABLE, "event store unavailable, resume later")
+        except Exception:  # a bug must cost one request, never the process or the connection
+            log.exception("hub: %s failed", request["op"])
+            self.error(p.BAD_REQUEST, "the request could not be handled")
+
+    def _parse(self, message: dict) -> dict | tuple[str, str]:
+        """The request of a frame, or the (code, detail) of the error it deserves."""
+        text = message.get("text")
+        if text is None:
+            return p.BINARY_NOT_SUPPORTED, "send JSON text frames"
+        limit = self.config.max_frame_bytes
+        if len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit):
+            return p.FRAME_TOO_LARGE, f"frames are limited to {limit} bytes"
+        try:
+            request = json.loads(text)
+        except ValueError:
+            return p.BAD_JSON, "the frame is not valid JSON"
+        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
+            return p.BAD_REQUEST, 'a frame is a JSON object with an "op"'
+        return request
+
+    def _over_rate(self) -> None:
+        now = time.monotonic()
+        self.refused += 1
+        if self.refused > 10 * self.config.ops_burst:
+            self.close_soon(Close.RATE_LIMITED, "too many requests")
+        elif now - self.refused_at >= 1.0:
+            self.refused_at = now
+            self.error(p.RATE_LIMITED, f"at most {self.config.ops_per_s:g} requests per second")
+
+    async def _dispatch(self, request: dict) -> None:
+        op = request["op"]
+        if op == "pong":
+            self._on_pong(request.get("n"))
+        elif op == "ping":
+            self.push_json({"op": "pong"})
+        elif op == "auth":
+            await self._on_auth(request.get("token"))
+        elif self.principal is None:
+            self._refuse("authenticate first")
+        elif op == "subscribe":
+            await self._on_subscribe(request)
+        elif op == "unsubscribe":
+            self._on_unsubscribe(request.get("topic"))
+        else:
+            self.error(p.UNKNOWN_OP, f"unknown op {op[:40]!r}")
+
+    def _on_pong(self, n: Any) -> None:
+        if not isinstance(n, int) or n not in self.pings:
+            return
+        self.acked = max(self.acked, self.pings[n])
+        for old in [k for k in self.pings if k <= n]:
+            del self.pings[old]
+        self._acked.set()
+
+    async def _on_auth(self, token: Any) -> None:
+        if self.principal is not None:
+            self.error(p.BAD_REQUEST, "already authenticated")
+            return
+        principal = await authenticate(self.config.authenticator, token)
+        if principal is None:
+            self._refuse("invalid or revoked token")
+            return
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+        self.principal = principal
+        self._hello()
+
+    async def _on_subscribe(self, request: dict) -> None:
+        topic = request.get("topic")
+        if not valid_topic(topic):
+            self.error(p.BAD_TOPIC, "no such topic", topic=str(topic)[:80])
+            return
+        if not may_subscribe(self.principal, topic):
+            self.error(p.FORBIDDEN, f"role {self.principal.role} may not subscribe to {topic}", topic=topic)
+            return
+        try:
+            since = parse_since(request.get("since"))
+        except ValueError as exc:
+            self.error(p.BAD_SINCE, str(exc), topic=topic)
+            return
+        if topic == POSITIONS:
+            await self._subscribe_positions(request.get("filter"))
+            return
+        if topic in self.subs:
+            self.subs.pop(topic).close()
+        if len(self.subs) >= self.config.max_subscriptions:
+            self.error(p.TOO_MANY_SUBSCRIPTIONS, f"at most {self.config.max_subscriptions}", topic=topic)
+            return
+        sub = self.subs[topic] = Subscription(self.hub, self, topic)
+        await sub.open(since)
+
+    async def _subscribe_positions(self, raw_filter: Any) -> None:
+        try:
+            position_filter = PositionFilter.parse(raw_filter)
+        except ValueError as exc:
+            self.error(p.BAD_FILTER, str(exc), topic=POSITIONS)
+            return
+        board = await self.hub.position_board()
+        self._leave_positions()
+        head = await self.hub.streams.read(POSITIONS, None, 0)
+        self.push_json(
+            {
+                "op": "subscribed",
+                "topic": POSITIONS,
+                "epoch": head.epoch,
+                "offset": head.head,
+                "head": head.head,
+                "recovered": True,
+                "missed": [],
+                "coalesced": True,
+            }
+        )
+        self.position_filter = position_filter
+        self.batch_snapshot = True
+        board.add(self, position_filter)
+
+    def _leave_positions(self) -> None:
+        if self.position_filter is not None:
+            self.hub.board.remove(self, self.position_filter)
+            self.position_filter = None
+            self.batch = None
+
+    def _on_unsubscribe(self, topic: Any) -> None:
+        if topic == POSITIONS and self.position_filter is not None:
+            self._leave_positions()
+            self.push_json({"op": "unsubscribed", "topic": topic})
+            return
+        sub = self.subs.pop(topic, None) if isinstance(topic, str) else None
+        if sub is None:
+            self.error(p.NOT_SUBSCRIBED, "not subscribed", topic=str(topic)[:80])
+            return
+        sub.close()
+        self.push_json({"op": "unsubscribed", "topic": topic})
+
+
+async def hub_endpoint(scope: dict, receive: Any, send: Any) -> None:
+    """ASGI application of `/ws/hub`."""
+    if scope["type"] != "websocket":
+        return
+    await Connection(scope, send, get_hub(), hub_config()).run(receive)

@@ -1,0 +1,88 @@
+"""The event envelope: one JSON frame per event, serialised once and shared by every receiver."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+_EPOCH_RE = re.compile(r"^[0-9a-z]{1,32}$")
+
+
+def new_epoch() -> str:
+    """A fresh epoch id: base-36 milliseconds plus randomness, never containing ':'."""
+    millis = int(time.time() * 1000)
+    return _base36(millis) + _base36(int.from_bytes(os.urandom(4), "big"))
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 kept as is (the wire format of every frame)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_tail(event: dict[str, Any], ts: float | None = None) -> str:
+    """The part of an event frame after the offset: ts, type and data, closing the object."""
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise ValueError('an event is {"type": str, "data": dict}')
+    data = event.get("data") or {}
+    if not isinstance(data, dict):
+        raise ValueError("event data must be a dict")
+    stamp = round(time.time() if ts is None else ts, 3)
+    return f'"ts":{stamp},"type":{dumps(event["type"])},"data":{dumps(data)}}}'
+
+
+def event_frame(topic: str, epoch: str, offset: int, tail: str) -> str:
+    """The complete event frame (redis_streams.py builds the same string inside its Lua script)."""
+    return f'{{"op":"event","topic":{dumps(topic)},"epoch":"{epoch}","offset":{offset},{tail}'
+
+
+@dataclass(slots=True)
+class Event:
+    """A stored event: where it sits (topic, epoch, offset) and its ready-to-send frame."""
+
+    topic: str
+    epoch: str
+    offset: int
+    frame: str
+    _payload: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The frame parsed (once) as a dict."""
+        if self._payload is None:
+            self._payload = json.loads(self.frame)
+        return self._payload
+
+
+@dataclass(slots=True)
+class Page:
+    """A read of one topic: its epoch and head offset now, and events after the asked offset."""
+
+    epoch: str
+    head: int
+    events: list[Event]
+
+
+def parse_since(value: Any) -> tuple[str, int] | None:
+    """Parse "<epoch>:<offset>" into (epoch, offset); ValueError when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise ValueError('since must be "<epoch>:<offset>"')
+    epoch, _, offset = value.partition(":")
+    if not _EPOCH_RE.match(epoch) or not offset.isdigit() or len(offset) > 18:
+        raise ValueError('since must be "<epoch>:<offset>"')
+    return epoch, int(offset)
