@@ -1,4 +1,4 @@
-"""The dispatch daemon: SLA timers, dispatch-order timeouts, offline workers, geofence dwell alarms."""
+"""The dispatch daemon: SLA timers, dispatch-order timeouts, offline workers and sensors, geofence dwell."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def tick() -> int:
     """One pass over every periodic rule; returns how many things fired."""
     from dispatchd import dispatching
     from dispatchd.field import pipeline
+    from dispatchd.sensors.offline import check_offline
 
     close_old_connections()
     try:
@@ -25,6 +26,7 @@ def tick() -> int:
         fired += dispatching.check_dispatch_timeouts()
         fired += len(pipeline.sweep_offline())
         fired += pipeline.check_fence_dwell()
+        fired += check_offline()
         return fired
     finally:
         close_old_connections()

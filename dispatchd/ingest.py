@@ -11,6 +11,8 @@ from django.utils import timezone
 from dispatchd.errors import InvalidInput
 from dispatchd.events import publish_on_commit
 from dispatchd.models import Sensor, SensorReading
+from dispatchd.sensors.engine import process_readings
+from dispatchd.sensors.ranges import check_readings
 
 MAX_CLOCK_SKEW = timedelta(seconds=60)
 
@@ -45,7 +47,7 @@ def store_positions(items: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def store_readings(items: list[dict[str, Any]]) -> dict[str, int]:
-    """Store sensor readings (duplicates ignored) and keep each sensor's latest value."""
+    """Store sensor readings (duplicates ignored), keep each sensor's latest value, run the alarm rules."""
     codes = {item["sensor"] for item in items}
     sensors = {s.code: s for s in Sensor.objects.filter(code__in=codes)}
     if unknown := sorted(codes - sensors.keys()):
@@ -54,6 +56,7 @@ def store_readings(items: list[dict[str, Any]]) -> dict[str, int]:
     for index, item in enumerate(items):
         at = _check_time(item["at"], f"items[{index}].at")
         readings.append(SensorReading(sensor=sensors[item["sensor"]], at=at, value=item["value"]))
+    check_readings(readings)
     latest: dict[int, SensorReading] = {}
     for reading in readings:
         if reading.sensor_id not in latest or reading.at > latest[reading.sensor_id].at:
@@ -68,4 +71,5 @@ def store_readings(items: list[dict[str, Any]]) -> dict[str, int]:
             if updated:
                 data = {"sensor_id": sensor_id, "value": reading.value, "at": reading.at.isoformat()}
                 publish_on_commit("sensors", "sensor.reading", data)
+        process_readings(readings)
     return {"accepted": stored, "duplicates": len(readings) - stored}

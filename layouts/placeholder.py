@@ -1,4 +1,4 @@
-"""Placeholder Dash pages for the wall, console and war room until the real layouts land.
+"""Placeholder Dash pages for the screens whose real layouts have not landed yet (the war room).
 
 Each page loads assets/hub.js (Dash serves every file of assets/), which connects to the hub and
 shows the connection state in the `hub-status` element (its data-status attribute: connecting,
@@ -7,19 +7,13 @@ live, offline, refused).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dash import Dash, html
 from flask import Flask
 
-# Absolute: Dash would resolve a relative folder against the made-up app names below.
-ASSETS = Path(__file__).resolve().parent / "assets"
+from layouts.pages import ASSETS, PAGE_SCRIPTS
 
 PAGES = {
-    "/wall/": "指挥大厅大屏 · Command wall",
-    "/console/": "值班长工作台 · Commander console",
     "/warroom/": "战时指挥 · War room",
-    "/playback/": "轨迹回放 · Trail playback",
 }
 
 
@@ -34,6 +28,7 @@ def register(server: Flask) -> list[Dash]:
             title=title,
             serve_locally=True,
             assets_folder=str(ASSETS),
+            assets_ignore="|".join(n.replace(".", r"\.") for n in PAGE_SCRIPTS),
         )
         app.layout = html.Div(
             [

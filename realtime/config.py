@@ -22,6 +22,11 @@ class HubConfig:
     ops_burst: int = 60
     max_subscriptions: int = 64
     authenticator: str = "wall.auth.authenticate_token"
+    position_sink: str = ""  # dotted path of the position ingest function; empty: ingest refused
+    position_ops_per_s: float = 2.0
+    position_ops_burst: int = 10
+    position_batch_max: int = 100
+    position_concurrency: int = 4
 
 
 def load_config() -> HubConfig:

@@ -23,6 +23,7 @@ from realtime.config import HubConfig
 from realtime.envelope import dumps, parse_since
 from realtime.hub import Hub, get_hub
 from realtime.identity import authenticate, query_token
+from realtime.ingest import Refused, fixes_of
 from realtime.positions import PositionFilter
 from realtime.protocol import Close
 from realtime.ratelimit import TokenBucket
@@ -50,6 +51,7 @@ class Connection:
         self.bucket = TokenBucket(config.ops_per_s, config.ops_burst)
         # pongs answer the server's own pings (one per quarter window), so they have a bucket of their own
         self.pong_bucket = TokenBucket(100 * config.ops_per_s, 100 * config.ops_burst)
+        self.position_bucket = TokenBucket(config.position_ops_per_s, config.position_ops_burst)
         self.sent = 0
         self.acked = 0
         self.ping_n = 0
@@ -97,7 +99,7 @@ class Connection:
             return
         self._wake.set()
 
-    def error(self, code: str, detail: str, **extra: Any) -> None:
+    def error(self, code: str, detail: Any, **extra: Any) -> None:
         """Queue an `error` frame; the connection stays open."""
         self.push_json({"op": "error", "code": code, "detail": detail, **extra})
 
@@ -279,6 +281,8 @@ class Connection:
             await self._on_subscribe(request)
         elif op == "unsubscribe":
             self._on_unsubscribe(request.get("topic"))
+        elif op in ("position", "positions"):
+            await self._on_positions(request)
         else:
             self.error(p.UNKNOWN_OP, f"unknown op {op[:40]!r}")
 
@@ -351,6 +355,32 @@ class Connection:
         self.position_filter = position_filter
         self.batch_snapshot = True
         board.add(self, position_filter)
+
+    async def _on_positions(self, request: dict) -> None:
+        ref = request.get("id") if isinstance(request.get("id"), int | str) else None
+        tag = {} if ref is None else {"id": ref if isinstance(ref, int) else ref[:64]}
+        worker_id = getattr(self.principal, "worker_id", None)
+        if self.principal.role != "worker" or worker_id is None or not self.hub.ingest.enabled:
+            self.error(p.FORBIDDEN, f"role {self.principal.role} may not publish positions", **tag)
+            return
+        if not self.position_bucket.take():
+            limit = self.config.position_ops_per_s
+            self.error(p.RATE_LIMITED, f"at most {limit:g} position frames per second; fix not stored", **tag)
+            return
+        try:
+            items = fixes_of(request, worker_id, self.config.position_batch_max)
+            result = await self.hub.ingest.submit(items)
+        except Refused as exc:
+            self.error(exc.code, exc.detail, **tag)
+            return
+        except Exception as exc:
+            if not hasattr(exc, "detail"):
+                log.exception("hub: position ingest failed")
+                self.error(p.INGEST_FAILED, "the fixes could not be stored", **tag)
+                return
+            self.error(p.INVALID_POSITION, exc.detail, **tag)
+            return
+        self.push_json({"op": "ack", **tag, "result": result})
 
     def _leave_positions(self) -> None:
         if self.position_filter is not None:

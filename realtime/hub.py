@@ -11,6 +11,7 @@ from realtime import backend
 from realtime.config import HubConfig
 from realtime.envelope import Event, Page
 from realtime.feeds import MemoryFeed, RedisFeed
+from realtime.ingest import PositionIngest
 from realtime.memory import MemoryStreams
 from realtime.positions import PositionBoard
 from realtime.redis_streams import AsyncRedisStreams
@@ -57,6 +58,7 @@ class Hub:
             self.streams = MemoryReader(memory)
             self.feed = MemoryFeed(memory, self.deliver)
         self.board = PositionBoard(config.tick_s)
+        self.ingest = PositionIngest(config.position_sink, config.position_concurrency)
         self._board_ready: asyncio.Future | None = None
 
     async def position_board(self) -> PositionBoard:

@@ -22,17 +22,26 @@ def _migrate(verbose: bool = False) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Migrate, seed the demo city if empty, serve with the daemon and simulators inside."""
+    """Migrate, seed the demo city if empty, serve with the daemon, SIP relay and simulators inside."""
+    os.environ.setdefault("WALL_GB_SIP_PORT", "15060")  # no root needed, no clash with a real 5060
     _setup()
     from dispatchd.daemon import run_daemon
     from dispatchd.demo import seed_if_empty
     from dispatchd.demo.flow import run_case_flow
+    from dispatchd.sensors.defaults import ensure_default_rules
+    from dispatchd.sensors.mqtt import run_mqtt
+    from dispatchd.sensors.simulate import run_sensor_feed
+    from video.gb28181.service import run_sip
+    from video.gb28181.simulator.cli import build_parser as camera_options
+    from video.gb28181.simulator.cli import config_from
+    from video.gb28181.simulator.seeded import simulate_seeded
     from wall.auth import create_token
     from wall.server import serve
 
     print("wall demo: migrating the database …", flush=True)
     _migrate()
     seeded = seed_if_empty(progress=lambda msg: print(f"wall demo: {msg}", flush=True))
+    ensure_default_rules()
     token = create_token("commander", "demo-commander")
     base = f"http://{args.host}:{args.port}"
 
@@ -53,9 +62,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    tasks = {"dispatchd": run_daemon}
+    tasks = {"dispatchd": run_daemon, "sip": run_sip, "mqtt": run_mqtt}
     if not args.no_simulate:
         tasks["case-flow"] = run_case_flow
+        tasks["sensor-feed"] = run_sensor_feed
+        cameras = config_from(camera_options().parse_args(["--server-port", os.environ["WALL_GB_SIP_PORT"]]))
+        tasks["cameras"] = lambda: simulate_seeded(cameras)
     serve(args.host, args.port, tasks, on_ready=banner)
     print("wall demo: stopped", flush=True)
     return 0
@@ -73,15 +85,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_dispatchd(args: argparse.Namespace) -> int:
-    """Run the dispatch daemon alone (production `dispatchd` process)."""
+    """Run the dispatch daemon and the MQTT sensor subscriber (production `dispatchd` process)."""
     _setup()
     from dispatchd.daemon import run_daemon
+    from dispatchd.sensors.defaults import ensure_default_rules
+    from dispatchd.sensors.mqtt import run_mqtt
+
+    ensure_default_rules()
+
+    async def main() -> None:
+        await asyncio.gather(run_daemon(), run_mqtt())
 
     try:
-        asyncio.run(run_daemon())
+        asyncio.run(main())
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def cmd_sip(args: argparse.Namespace) -> int:
+    """GB/T 28181 signalling and the camera relay (production `sip` process), with its small HTTP side."""
+    _setup()
+    from django.conf import settings
+
+    from video.gb28181.service import run_sip
+    from wall.server import serve
+
+    host, port = settings.WALL_GB_HTTP_HOST, settings.WALL_GB_HTTP_PORT
+    serve(host, port, {"sip": run_sip}, on_ready=lambda: print(f"wall sip: relay HTTP on {host}:{port}", flush=True))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulated devices: `wall simulate cameras --count N …`."""
+    from video.gb28181.simulator.cli import run
+
+    return run(args.rest)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -143,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     daemon = sub.add_parser("dispatchd", help="run the dispatch daemon (timers, rules)")
     daemon.set_defaults(func=cmd_dispatchd)
+
+    sip = sub.add_parser("sip", help="run GB/T 28181 signalling and the camera relay (sip process)")
+    sip.set_defaults(func=cmd_sip)
+
+    simulate = sub.add_parser("simulate", help="simulated devices: `wall simulate cameras --count N …`")
+    simulate.add_argument("kind", choices=["cameras"])
+    simulate.add_argument("rest", nargs=argparse.REMAINDER)
+    simulate.set_defaults(func=cmd_simulate)
 
     token = sub.add_parser("token", help="manage API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)

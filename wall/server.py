@@ -32,6 +32,7 @@ def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], N
     """Serve the ASGI app on host:port until interrupted, running `tasks` beside it."""
     from daphne.endpoints import build_endpoint_description_strings
     from daphne.server import Server
+    from django.conf import settings
 
     from wall.asgi import application
 
@@ -51,6 +52,11 @@ def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], N
         ready_callable=ready,
         verbosity=0,
         application_close_timeout=5,
+        # An incoming frame above the hub's limit gets an error frame; far above it, Daphne cuts it before
+        # buffering it. Autobahn applies the message limit to outgoing messages too (a positions snapshot
+        # of every worker is one frame), so that one only bounds fragmented incoming messages.
+        websocket_max_frame_size=4 * settings.WALL_HUB_MAX_FRAME_BYTES + 4096,
+        websocket_max_message_size=max(64 * 1024 * 1024, 4 * settings.WALL_HUB_MAX_FRAME_BYTES + 4096),
     )
     server.run()
     for task in running:

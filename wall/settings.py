@@ -134,6 +134,19 @@ WALL_HUB_OPS_BURST = int(os.environ.get("WALL_HUB_OPS_BURST", 60))
 WALL_HUB_MAX_SUBSCRIPTIONS = int(os.environ.get("WALL_HUB_MAX_SUBSCRIPTIONS", 64))
 # Resolves a first-frame token to a principal (or None); a dotted path so realtime stays import-free.
 WALL_HUB_AUTHENTICATOR = os.environ.get("WALL_HUB_AUTHENTICATOR", "wall.auth.authenticate_token")
+# Position ingest from the field app over the hub (`position`/`positions` ops of a worker): the function
+# the fixes go to (the REST batch ingest's), its rate per connection, batch size and threads per process.
+WALL_HUB_POSITION_SINK = os.environ.get("WALL_HUB_POSITION_SINK", "dispatchd.ingest.store_positions")
+WALL_HUB_POSITION_OPS_PER_S = _env_float("WALL_HUB_POSITION_OPS_PER_S", 2.0)
+WALL_HUB_POSITION_OPS_BURST = int(os.environ.get("WALL_HUB_POSITION_OPS_BURST", 10))
+WALL_HUB_POSITION_BATCH_MAX = int(os.environ.get("WALL_HUB_POSITION_BATCH_MAX", 100))
+WALL_HUB_POSITION_CONCURRENCY = int(os.environ.get("WALL_HUB_POSITION_CONCURRENCY", 4))
+
+# Sensor readings over MQTT (dispatchd/sensors/mqtt.py): broker URL (empty: off), topic filter, client id
+# (set one for a persistent session that keeps messages queued while the subscriber is down).
+WALL_MQTT_URL = os.environ.get("WALL_MQTT_URL", "")
+WALL_MQTT_TOPIC = os.environ.get("WALL_MQTT_TOPIC", "wall/sensors/+/reading")
+WALL_MQTT_CLIENT_ID = os.environ.get("WALL_MQTT_CLIENT_ID", "")
 
 LOGGING = {
     "version": 1,

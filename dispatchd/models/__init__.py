@@ -6,15 +6,18 @@ from dispatchd.models.devices import Alarm, Camera, PositionFix, Sensor, SensorR
 from dispatchd.models.field import DispatchOrder, Geofence, OrderState
 from dispatchd.models.grid import Community, District, GridCell, Street
 from dispatchd.models.org import Department, RoutingRule, Worker
+from dispatchd.models.sensors import AlarmRule, Comparison, RuleState
 
 __all__ = [
     "Alarm",
+    "AlarmRule",
     "Attachment",
     "Camera",
     "Case",
     "CaseCounter",
     "CaseEvent",
     "CaseStatus",
+    "Comparison",
     "Category",
     "Community",
     "Department",
@@ -26,6 +29,7 @@ __all__ = [
     "OrderState",
     "PositionFix",
     "RoutingRule",
+    "RuleState",
     "Sensor",
     "SensorReading",
     "Severity",

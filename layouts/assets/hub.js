@@ -1,7 +1,9 @@
 /* Browser client of the hub (/ws/hub, docs/protocol.md): resumes from the last offsets after
  * reconnecting with backoff and jitter, answers the server's pings, pings the server itself.
  * Dash loads every file in assets/, so each page gets window.WallHub and, when it has an element
- * with id "hub-status", a connection indicator driven by a shared client (window.wallHub). */
+ * with id "hub-status", a connection indicator driven by a shared client (window.wallHub), whose
+ * messages (events, batches, subscribed replies, errors) are dispatched on window as
+ * "wallhub:message" CustomEvents; pages subscribe with window.wallHub.subscribe(topic, filter). */
 (function () {
   "use strict";
 
@@ -15,6 +17,8 @@
     this.backoffMaxMs = options.backoffMaxMs || 15000;
     this.onMessage = options.onMessage || function () {};
     this.onStatus = options.onStatus || function () {};
+    // also dispatch every message on window as a "wallhub:message" CustomEvent (detail: the message)
+    this.broadcast = Boolean(options.broadcast);
     this.positions = {}; // topic -> {epoch, offset}
     this.filters = {}; // topic -> filter or null
     this.resyncing = {};
@@ -127,7 +131,7 @@
         this.resyncing[message.topic] = false;
         var missed = message.missed || [];
         delete message.missed;
-        this.onMessage(message); // recovered:false means: reload a snapshot over HTTP
+        this._emit(message); // recovered:false means: reload a snapshot over HTTP
         if (!message.recovered) {
           this.positions[message.topic] = { epoch: message.epoch, offset: message.offset };
           return;
@@ -148,14 +152,19 @@
         this._accept(message);
         return;
     }
-    this.onMessage(message);
+    this._emit(message);
   };
 
   WallHub.prototype._accept = function (event) {
     var where = this.positions[event.topic];
     if (where && where.epoch === event.epoch && event.offset <= where.offset) return;
     this.positions[event.topic] = { epoch: event.epoch, offset: event.offset };
-    this.onMessage(event);
+    this._emit(event);
+  };
+
+  WallHub.prototype._emit = function (message) {
+    this.onMessage(message);
+    if (this.broadcast) window.dispatchEvent(new CustomEvent("wallhub:message", { detail: message }));
   };
 
   window.WallHub = WallHub;
@@ -182,6 +191,7 @@
     if (!indicator || window.wallHub) return Boolean(indicator);
     window.wallHub = new WallHub({
       token: pageToken(),
+      broadcast: true,
       onStatus: function (status) {
         var element = document.getElementById("hub-status");
         if (!element) return;

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.realtime.servers import WallServer
@@ -65,6 +66,15 @@ async def test_frame_over_the_size_limit_gets_an_error(ws: ClientConnection) -> 
     error = await _recv(ws)
     assert (error["op"], error["code"]) == ("error", "frame_too_large")
     await _still_serves(ws)
+
+
+async def test_a_frame_far_over_the_limit_is_cut_by_the_server(ws: ClientConnection) -> None:
+    await ws.send(json.dumps({"op": "ping", "pad": "x" * 1_000_000}))
+    with pytest.raises(websockets.ConnectionClosed):
+        await _recv(ws)
+    # Daphne refuses it before it reaches the hub: 1009 "message too big", or a reset if the
+    # close frame is lost while the client is still sending
+    assert ws.close_code in (1006, 1009)
 
 
 async def test_binary_frame_gets_an_error(ws: ClientConnection) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 
 from video.gb28181.pipeline import MediaPipeline
@@ -20,6 +21,9 @@ UDP = "UDP"
 TCP_PASSIVE = "TCP-passive"
 TCP_ACTIVE = "TCP-active"
 TRANSPORTS = (UDP, TCP_PASSIVE, TCP_ACTIVE)
+# Room for a keyframe burst while the event loop is busy: the default (~200 KB of skb memory, about 90
+# datagrams) overflows when a few cameras' keyframes coincide. The kernel caps it at net.core.rmem_max.
+UDP_RECEIVE_BUFFER = 2 * 1024 * 1024
 
 
 class _DatagramSink(asyncio.DatagramProtocol):
@@ -62,6 +66,8 @@ class RtpReceiver:
             )
             self._udp = udp  # type: ignore[assignment]
             self.port = udp.get_extra_info("sockname")[1]
+            with contextlib.suppress(OSError):
+                udp.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
             self._tasks.spawn(self._poll())
         elif transport == TCP_PASSIVE:
             self._server = await asyncio.start_server(self._serve, self.host, port)

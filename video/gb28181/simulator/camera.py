@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from video.gb28181 import manscdp
 from video.gb28181.digest import authorization_header, parse_digest
+from video.gb28181.h264 import START_CODE
 from video.gb28181.manscdp import CatalogChannel, ManscdpError, parse_manscdp
 from video.gb28181.media_transport import TCP_ACTIVE, TCP_PASSIVE, UDP, RtpSender
 from video.gb28181.ps_mux import MuxOptions, PsMuxer, RtpPacketizer
@@ -21,6 +22,7 @@ from video.gb28181.ptz import PtzCommand, PtzError, parse_ptz
 from video.gb28181.sdp import CONTENT_TYPE as SDP_TYPE
 from video.gb28181.sdp import PlaySdp, SdpError, build_sdp, parse_sdp
 from video.gb28181.simulator.clip import encode_clip
+from video.gb28181.simulator.stamp import stamp_nal
 from video.gb28181.sip.dialog import build_request, build_response, new_call_id, new_tag
 from video.gb28181.sip.headers import parse_uri
 from video.gb28181.sip.message import SipRequest, SipResponse
@@ -57,9 +59,14 @@ class CameraConfig:
     latitude: float = 39.908
     gb_version: str | None = None
     t1: float = 0.5
+    bitrate_kbps: int = 0  # 0: the plain clip; else a textured clip encoded at this rate
+    stamp: bool = False  # put a latency stamp (SEI) in front of every frame
+    catalog: tuple[CatalogChannel, ...] = ()  # explicit channels (e.g. the demo's seeded cameras)
 
     def channel_ids(self) -> list[str]:
-        """The channel ids: the device id with type 131 (camera) and a running number."""
+        """The channel ids: the explicit catalog's, else the device id with type 131 and a running number."""
+        if self.catalog:
+            return [channel.device_id for channel in self.catalog]
         return [f"{self.device_id[:10]}131{index + 1:07d}" for index in range(self.channels)]
 
 
@@ -85,7 +92,8 @@ class _Stream:
 
     async def run(self) -> None:
         config = self.camera.config
-        clip = encode_clip(config.width, config.height, config.fps, codec=config.codec)
+        clip = encode_clip(config.width, config.height, config.fps, codec=config.codec,
+                           bitrate_kbps=config.bitrate_kbps)
         muxer = PsMuxer(MuxOptions(**{**config.mux.__dict__, "codec": config.codec}))
         packetizer = RtpPacketizer(self.offer.ssrc or 0, first_sequence=65_500)  # wraps early on purpose
         rng = random.Random(config.seed)
@@ -99,7 +107,8 @@ class _Stream:
             frame = clip[position % len(clip)]
             position += 1
             pts = number * 90_000 // config.fps
-            packets = [p.to_bytes() for p in packetizer.packetize(muxer.mux(frame.data, pts, frame.keyframe), pts)]
+            data = START_CODE + stamp_nal(number, time.monotonic_ns()) + frame.data if config.stamp else frame.data
+            packets = [p.to_bytes() for p in packetizer.packetize(muxer.mux(data, pts, frame.keyframe), pts)]
             if not await self.sender.send(shape(packets, config.loss, config.reorder, rng)):
                 return
             self.frames_sent += 1
@@ -136,6 +145,8 @@ class SimulatedCamera:
     @property
     def channels(self) -> list[CatalogChannel]:
         """The catalog this device reports (positions spread around the configured point)."""
+        if self.config.catalog:
+            return list(self.config.catalog)
         return [
             CatalogChannel(
                 channel_id, name=f"Camera {index + 1}", manufacturer="Simulated", model="SIM-1", civil_code="340200",
@@ -272,7 +283,7 @@ class SimulatedCamera:
             self._tasks.spawn(self._send_all(bodies))
         elif message.root == "Query" and message.cmd_type == "DeviceInfo":
             body = manscdp.device_info_response(config.device_id, sn, name="Simulated camera", manufacturer="Simulated",
-                                                model="SIM-1", firmware="1.0", channels=config.channels)
+                                                model="SIM-1", firmware="1.0", channels=len(self.channels))
             self._tasks.spawn(self._send_all([body]))
         elif message.root == "Query" and message.cmd_type == "DeviceStatus":
             self._tasks.spawn(self._send_all([manscdp.device_status_response(config.device_id, sn)]))

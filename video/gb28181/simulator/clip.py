@@ -65,21 +65,40 @@ def read_counter(luma: np.ndarray) -> int:
     return value
 
 
+def add_texture(picture: np.ndarray, index: int, height: int) -> np.ndarray:
+    """Fresh noise over the lower half of the luma plane: detail for an encoder to spend its bitrate on."""
+    rng = np.random.default_rng(index)
+    lower = picture[height // 2 : height].astype(np.int16) + rng.integers(-12, 12, (height - height // 2,
+                                                                               picture.shape[1]), dtype=np.int16)
+    picture[height // 2 : height] = np.clip(lower, 0, 255).astype(np.uint8)
+    return picture
+
+
 @lru_cache(maxsize=4)
 def encode_clip(
-    width: int = 320, height: int = 240, fps: int = 25, frames: int = 50, gop: int = 25, codec: str = "h264"
+    width: int = 320, height: int = 240, fps: int = 25, frames: int = 50, gop: int = 25, codec: str = "h264",
+    bitrate_kbps: int = 0,
 ) -> tuple[EncodedFrame, ...]:
-    """Encode the looping clip in H.264 (or H.265, to show it is refused), cached per parameters."""
+    """Encode the looping clip in H.264 (or H.265, to show it is refused), cached per parameters.
+
+    With ``bitrate_kbps`` the picture gets a noisy texture and the encoder a VBV at that rate, so that the
+    clip has a camera's bitrate (a plain gradient costs almost nothing to encode).
+    """
     encoder = av.CodecContext.create("libx265" if codec == "h265" else "libx264", "w")
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
     encoder.time_base = Fraction(1, fps)
     encoder.framerate = Fraction(fps, 1)
     params = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0" + (":log-level=none" if codec == "h265" else "")
+    if bitrate_kbps > 0:
+        params += f":bitrate={bitrate_kbps}:vbv-maxrate={bitrate_kbps}:vbv-bufsize={bitrate_kbps}"
     params_key = "x265-params" if codec == "h265" else "x264-params"
     encoder.options = {"preset": "ultrafast", "tune": "zerolatency", params_key: params}
     packets: list[av.Packet] = []
     for index in range(frames):
-        frame = av.VideoFrame.from_ndarray(draw_frame(index, width, height), format="yuv420p")
+        picture = draw_frame(index, width, height)
+        if bitrate_kbps > 0:
+            picture = add_texture(picture, index, height)
+        frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
         frame.pts = index
         packets += encoder.encode(frame)
     packets += encoder.encode(None)

@@ -1,0 +1,5 @@
+"""The playback page."""
+
+from layouts.playback.page import register
+
+__all__ = ["register"]
