@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from dispatchd import models as m
+from dispatchd.incidents import admin as incident_admin  # noqa: F401 - registers the war-room pages
 from dispatchd.sensors import admin as sensor_admin  # noqa: F401 - registers the alarm rule pages
 
 

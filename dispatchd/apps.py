@@ -11,7 +11,9 @@ class DispatchdConfig(AppConfig):
     def ready(self) -> None:
         from dispatchd.field import fences, live
         from dispatchd.geo import gridindex
+        from dispatchd.incidents import acks
 
         gridindex.connect_signals()
         fences.connect_signals()
         live.connect_signals()
+        acks.connect_signals()

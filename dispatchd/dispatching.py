@@ -117,6 +117,11 @@ def on_dispatched(case: Case, worker: Worker | None, skill: str | None = None) -
     return _offer(case, worker.id, 1, criteria, now)
 
 
+def offer_more(case: Case, worker_id: int, skill: str | None = None) -> DispatchOrder:
+    """Offer `case` to one more worker, leaving other offers open (an incident dispatches several at once)."""
+    return _offer(case, worker_id, 1, {"department": None, "skill": skill}, timezone.now())
+
+
 def on_case_released(case: Case) -> None:
     """Free the worker of a case that left their hands (feedback, return, close, void …)."""
     _close_open_orders(case, OrderState.CANCELLED, timezone.now())

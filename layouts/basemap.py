@@ -41,15 +41,15 @@ def district_center() -> list[float]:
     return [(south + north) / 2, (west + east) / 2]
 
 
-def basemap_layers(app: Dash) -> list:
-    """Tile layer (only when WALL_TILE_URL is set) and the basemap GeoJSON layers, non-interactive."""
+def basemap_layers(app: Dash, map_id: str) -> list:
+    """Tile layer (only when WALL_TILE_URL is set) and the basemap GeoJSON layers of map `map_id`, non-interactive."""
     layers: list = []
     if settings.WALL_TILE_URL:
         layers.append(dl.TileLayer(url=settings.WALL_TILE_URL, opacity=0.35))
     for name, style in LAYERS:
         layers.append(
             dl.GeoJSON(url=app.get_asset_url(f"basemap/{name}.geojson"), style=style, interactive=False,
-                       id=f"{app.config.url_base_pathname.strip('/')}-base-{name}")
+                       id=f"{map_id}-base-{name}")
         )
     return layers
 
@@ -57,7 +57,7 @@ def basemap_layers(app: Dash) -> list:
 def map_container(app: Dash, map_id: str, **options) -> dl.MapContainer:
     """A canvas-rendered dash-leaflet map over the district; pages' scripts add their live layers to it."""
     return dl.MapContainer(
-        basemap_layers(app),
+        basemap_layers(app, map_id),
         id=map_id,
         center=district_center(),
         zoom=13,

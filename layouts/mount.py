@@ -8,7 +8,7 @@ import contextvars
 from asgiref.wsgi import WsgiToAsgi
 from flask import Flask
 
-from layouts import console, placeholder, playback, wall
+from layouts import console, playback, wall, warroom
 
 DASH_PREFIXES: tuple[str, ...] = ("/wall/", "/console/", "/warroom/", "/playback/", "/_dash-shared/")
 
@@ -38,5 +38,5 @@ server = Flask("layouts")
 wall.register(server)
 console.register(server)
 playback.register(server)
-placeholder.register(server)
+warroom.register(server)
 dash_asgi = IsolatedContext(WsgiToAsgi(server))

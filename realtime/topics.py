@@ -21,17 +21,21 @@ def valid_topic(topic: Any) -> bool:
 def may_subscribe(principal: Any, topic: str) -> bool:
     """Whether `principal` (with .role and .worker_id) may subscribe to `topic`.
 
-    admin: everything; commander and wall: the public topics and incident.<id>;
-    worker: its own user.<worker_id>, incidents and incident.<id>; device: nothing.
+    admin: everything; commander and wall: the public topics and incident.<id>; commander also
+    call.<id> (call ids are unguessable: the name is the capability) and department.<id> (seats offered to
+    a department in a dispatch session); worker: its own user.<worker_id>, incidents, incident.<id> and
+    call.<id>; device: nothing.
     """
     role = getattr(principal, "role", None)
     family = topic.partition(".")[0] if "." in topic else None
     if role == "admin":
+        return True
+    if role == "commander" and family in ("call", "department"):
         return True
     if role in ("commander", "wall"):
         return topic in _PUBLIC or family in _FAMILIES
     if role == "worker":
         worker_id = getattr(principal, "worker_id", None)
         own = worker_id is not None and topic == f"user.{worker_id}"
-        return own or topic == "incidents" or family in _FAMILIES
+        return own or topic == "incidents" or family in _FAMILIES or family == "call"
     return False

@@ -24,8 +24,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from video.stats import LatencyHistogram
 
 VIDEO_CLOCK = 90_000
-TIME_BASE = Fraction(1, VIDEO_CLOCK)
-MAX_SOURCE_STEP = 5 * VIDEO_CLOCK  # a bigger jump in source timestamps is a reset, not real time
+MAX_SOURCE_STEP_S = 5  # a bigger jump in source timestamps is a reset, not real time
 DEFAULT_QUEUE = 150  # six seconds at 25 fps: a whole GOP of most cameras
 DEFAULT_MAX_DELAY = 1.0  # seconds a live unit may wait before the viewer counts as lagging
 KEYFRAME_REQUEST_INTERVAL = 1.0
@@ -33,7 +32,7 @@ KEYFRAME_REQUEST_INTERVAL = 1.0
 
 @dataclass(frozen=True, slots=True)
 class EncodedUnit:
-    """One encoded picture: Annex B bytes, whether it is a keyframe, source pts (90 kHz) and arrival time."""
+    """One encoded picture (Annex B for H.264), whether it is a keyframe, source pts (its clock) and arrival time."""
 
     data: bytes
     keyframe: bool
@@ -42,9 +41,10 @@ class EncodedUnit:
 
 
 class TimestampRewriter:
-    """One smooth, increasing 90 kHz timeline per viewer, whatever the source's timestamps do."""
+    """One smooth, increasing timeline per viewer (90 kHz unless told), whatever the source's timestamps do."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock_rate: int = VIDEO_CLOCK) -> None:
+        self.clock_rate = clock_rate
         self._out: int | None = None
         self._pts: int | None = None
         self._arrival = 0.0
@@ -60,10 +60,15 @@ class TimestampRewriter:
         self._out, self._pts, self._arrival = out, unit.pts, unit.arrival
         return out
 
+    def rebase(self) -> None:
+        """A new source follows: step by arrival time once, as its timestamps are unrelated to the last ones."""
+        self._pts = None
+
     def _step(self, unit: EncodedUnit) -> int:
-        if unit.pts is not None and self._pts is not None and 0 < unit.pts - self._pts <= MAX_SOURCE_STEP:
-            return unit.pts - self._pts
-        return max(1, round((unit.arrival - self._arrival) * VIDEO_CLOCK))
+        step = unit.pts - self._pts if unit.pts is not None and self._pts is not None else 0
+        if 0 < step <= MAX_SOURCE_STEP_S * self.clock_rate:
+            return step
+        return max(1, round((unit.arrival - self._arrival) * self.clock_rate))
 
 
 @dataclass
@@ -80,7 +85,11 @@ class TrackStats:
 
 
 class PassthroughTrack(MediaStreamTrack):
-    """A video track fed with encoded H.264 access units; aiortc packetizes them as they are."""
+    """A track fed with encoded units (H.264 access units by default); aiortc packetizes them as they are.
+
+    ``kind``/``clock_rate`` make it carry other encoded media too (VP8 frames; Opus packets at 48 kHz):
+    aiortc's VP8 and Opus encoders ``pack`` packets just as the H.264 one does.
+    """
 
     kind = "video"
 
@@ -90,8 +99,12 @@ class PassthroughTrack(MediaStreamTrack):
         max_queue: int = DEFAULT_QUEUE,
         max_delay: float = DEFAULT_MAX_DELAY,
         on_keyframe_request: Callable[[PassthroughTrack], None] | None = None,
+        kind: str = "video",
+        clock_rate: int = VIDEO_CLOCK,
     ) -> None:
         super().__init__()
+        self.kind = kind
+        self.time_base = Fraction(1, clock_rate)
         self.max_queue = max(1, max_queue)
         self.max_delay = max_delay
         self.on_keyframe_request = on_keyframe_request
@@ -99,7 +112,7 @@ class PassthroughTrack(MediaStreamTrack):
         self._queue: deque[tuple[EncodedUnit, bool]] = deque()
         self._wakeup = asyncio.Event()
         self._need_keyframe = True
-        self._clock = TimestampRewriter()
+        self._clock = TimestampRewriter(clock_rate)
         self._in_flight: float | None = None
         self._last_request = float("-inf")
 
@@ -141,6 +154,13 @@ class PassthroughTrack(MediaStreamTrack):
         self._wakeup.set()
         return True
 
+    def restart(self) -> None:
+        """Another source follows (or the same one after a pause): drop the queue, wait for its next keyframe."""
+        self.stats.dropped += len(self._queue)
+        self._queue.clear()
+        self._need_keyframe = True
+        self._clock.rebase()
+
     def request_keyframe(self) -> None:
         """The viewer lost the picture (PLI/FIR): ask the owner for a keyframe, at most once a second."""
         now = time.monotonic()
@@ -163,7 +183,7 @@ class PassthroughTrack(MediaStreamTrack):
         unit, burst = self._queue.popleft()
         packet = av.Packet(unit.data)
         packet.pts = self._clock.next(unit, burst)
-        packet.time_base = TIME_BASE
+        packet.time_base = self.time_base
         self.stats.frames_out += 1
         if self.stats.first_frame_at is None:
             self.stats.first_frame_at = time.monotonic()

@@ -70,6 +70,19 @@ def ensure_known(store: LiveStore, worker_ids: Iterable[int]) -> None:
         store.load(states_from_db(missing))
 
 
+def current_state(store: LiveStore, worker_id: int) -> LiveState | None:
+    """A worker's live state; None only when the database has no such worker.
+
+    The store's state (the worker loaded into it first if it has not seen it yet), else the database's own.
+    """
+    ensure_known(store, [worker_id])
+    store.sync()
+    state = store.get(worker_id)
+    if state is None:  # a store that did not take the load, or a row that was gone when we loaded it
+        state = next(iter(states_from_db([worker_id])), None)
+    return state
+
+
 def _worker_saved(sender, instance, created: bool, **_kwargs) -> None:
     if _store is None:
         return

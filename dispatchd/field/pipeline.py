@@ -31,6 +31,7 @@ from dispatchd.field.store import LiveStore
 from dispatchd.geo.distance import valid_point
 from dispatchd.geo.geofence import FenceEvent, FenceState
 from dispatchd.geo.gridindex import grid_index
+from dispatchd.incidents import arrivals
 
 
 @dataclass
@@ -223,7 +224,7 @@ def position_event(state: LiveState) -> dict[str, Any]:
     }
 
 
-CHAIN: tuple[Callable[[Batch], None], ...] = (dedupe, trail, live_state, geofence, persist, publish)
+CHAIN: tuple[Callable[[Batch], None], ...] = (dedupe, trail, live_state, geofence, persist, publish, arrivals.observe)
 
 
 def ingest(items: list[dict[str, Any]], store: LiveStore | None = None) -> dict[str, int]:

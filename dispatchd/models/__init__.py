@@ -5,6 +5,17 @@ from dispatchd.models.catalog import Category, Holiday, Severity, TimingMode
 from dispatchd.models.devices import Alarm, Camera, PositionFix, Sensor, SensorReading
 from dispatchd.models.field import DispatchOrder, Geofence, OrderState
 from dispatchd.models.grid import Community, District, GridCell, Street
+from dispatchd.models.incidents import (
+    Broadcast,
+    BroadcastReceipt,
+    Incident,
+    IncidentAction,
+    IncidentLevel,
+    IncidentState,
+    Resource,
+    ResourceKind,
+    Responder,
+)
 from dispatchd.models.org import Department, RoutingRule, Worker
 from dispatchd.models.sensors import AlarmRule, Comparison, RuleState
 
@@ -12,22 +23,31 @@ __all__ = [
     "Alarm",
     "AlarmRule",
     "Attachment",
+    "Broadcast",
+    "BroadcastReceipt",
     "Camera",
     "Case",
     "CaseCounter",
     "CaseEvent",
     "CaseStatus",
-    "Comparison",
     "Category",
     "Community",
+    "Comparison",
     "Department",
     "DispatchOrder",
     "District",
     "Geofence",
     "GridCell",
     "Holiday",
+    "Incident",
+    "IncidentAction",
+    "IncidentLevel",
+    "IncidentState",
     "OrderState",
     "PositionFix",
+    "Resource",
+    "ResourceKind",
+    "Responder",
     "RoutingRule",
     "RuleState",
     "Sensor",

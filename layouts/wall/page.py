@@ -123,7 +123,12 @@ def _right() -> html.Div:
 
 
 def layout(app: Dash) -> html.Div:
-    """The whole page (built per page load, so the district name and labels are current)."""
+    """The whole page (built per page load, so the district name and labels are current).
+
+    It carries the war-room stage too, hidden: warroom.js switches to it when an incident is declared.
+    """
+    from layouts.warroom.view import stage  # the war-room view uses this module's card()
+
     return html.Div(
         [
             dcc.Location(id="wall-url"),
@@ -136,6 +141,8 @@ def layout(app: Dash) -> html.Div:
                 id="wall-stage",
                 className="wall-stage",
             ),
+            dcc.Store(id="warroom-boot"),
+            stage(app, with_status=False, hidden=True),
         ],
         className="wall-page",
     )
@@ -150,6 +157,9 @@ def register(server: Flask) -> Dash:
     )
     app.clientside_callback(
         ClientsideFunction("wall", "start"), Output("wall-boot", "data"), Input("wall-config", "data")
+    )
+    app.clientside_callback(  # follow incidents: assets/warroom.js
+        ClientsideFunction("warroom", "follow"), Output("warroom-boot", "data"), Input("wall-config", "data")
     )
     panels.register(app)
     return app

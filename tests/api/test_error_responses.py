@@ -60,7 +60,11 @@ def test_a_content_length_that_is_not_a_size_is_a_400(city, commander, length):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/", "/api/nowhere", "/api/cases/abc", "/api/cases/-1", "/api/cases/1/actions", "/api/cases/" + "9" * 30],
+    [
+        "/api/", "/api/nowhere", "/api/cases/abc", "/api/cases/-1", "/api/cases/1/actions", "/api/cases/" + "9" * 30,
+        # A newline in the address (%0A), where no operation matches: once Django's HTML 404, found by the fuzzer.
+        "/api/%0A", "/api/cases%0A", "/api/workers/%2F%0A/live", "/api/nowhere/%0A/deeper",
+    ],
 )
 def test_unknown_addresses_under_the_api_are_json(city, commander, path):
     response = commander.client.get(path)

@@ -46,7 +46,9 @@ async def cameras(gb):
     started: list[SimulatedCamera] = []
 
     async def start(number: int = 1, **options) -> SimulatedCamera:
-        config = CameraConfig(f"4403990000132{number:07d}", server_port=gb.platform.port, password=PASSWORD,
+        # The simulator numbers channels under the first 10 digits of the device id: vary those per camera, or
+        # two cameras of one test report the same channel ids and share (and race for) one camera row.
+        config = CameraConfig(f"44039900{number:02d}132{number:07d}", server_port=gb.platform.port, password=PASSWORD,
                               keepalive_interval=0.05, t1=0.05, longitude=114.35, latitude=22.71, **options)
         camera = SimulatedCamera(config)
         started.append(camera)
@@ -80,7 +82,7 @@ async def _camera_row(camera: SimulatedCamera) -> Camera:
     """The camera table row of the camera's first channel, once its catalog arrived."""
     channel = camera.config.channel_ids()[0]
     for _ in range(500):
-        row = await Camera.objects.filter(gb_id=channel).afirst()
+        row = await Camera.objects.filter(gb_id=channel, device_id=camera.config.device_id).afirst()
         if row is not None:
             return row
         await asyncio.sleep(0.02)
@@ -148,7 +150,7 @@ async def test_play_refuses_h265_unknown_cameras_bad_offers_and_anonymous_caller
     h264 = await cameras(5)
     h264_row = await _camera_row(h264)
     response = await post_offer(client, h264_row.id, "not an sdp")
-    assert response.status_code == 400 and response.json()["error"] == "bad_offer"
+    assert response.status_code == 400 and response.json()["error"] == "bad_offer", response.content
     anonymous = await AsyncClient().post(f"/api/cameras/{row.id}/play", "{}", content_type="application/json")
     assert anonymous.status_code == 401
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 
@@ -66,9 +67,19 @@ def sip_answers(port: int) -> int:
         return parse_message(sock.recv(65536)).status
 
 
-def tcp_send(port: int, data: bytes) -> None:
+def tcp_send(port: int, data: bytes, *, until_closed: bool = False) -> None:
+    """Send `data` on a new TCP connection; with `until_closed`, then half-close and wait for the server to hang up.
+
+    An RTP receiver reads one TCP connection at a time and refuses (closes) another that arrives meanwhile, so a
+    connection sent right after one it has not finished with would be dropped unread.
+    """
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
+        if until_closed:
+            sock.shutdown(socket.SHUT_WR)
+            with contextlib.suppress(ConnectionResetError):
+                while sock.recv(65536):
+                    pass
 
 
 mutations = st.tuples(st.integers(0, len(REGISTER)), st.binary(max_size=64), st.integers(0, 64))
@@ -93,11 +104,11 @@ def test_rtp_ports_survive_garbage(background, packets):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for packet in packets:
             sock.sendto(packet, ("127.0.0.1", background.ports[UDP]))
-    tcp_send(background.ports[TCP_PASSIVE], b"".join(packets))
+    tcp_send(background.ports[TCP_PASSIVE], b"".join(packets), until_closed=True)
 
 
 def test_rtp_tcp_port_still_carries_a_stream_after_the_fuzzing(background):
-    tcp_send(background.ports[TCP_PASSIVE], b"".join(frame(p) for p in rtp_stream(30)))
+    tcp_send(background.ports[TCP_PASSIVE], b"".join(frame(p) for p in rtp_stream(30)), until_closed=True)
     decoder = background.decoders[TCP_PASSIVE]
 
     async def frames() -> None:

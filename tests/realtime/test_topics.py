@@ -39,6 +39,11 @@ def test_invalid_topics(topic: object) -> None:
         (WORKER, "incident.3", True),
         (DEVICE, "cases", False),
         (ADMIN, "user.8", True),
+        (COMMANDER, "call.k3Jx9", True),
+        (COMMANDER, "department.4", True),
+        (WALL, "call.k3Jx9", False),
+        (WORKER, "call.k3Jx9", True),
+        (WORKER, "department.4", False),
         (None, "cases", False),
     ],
 )

@@ -15,6 +15,7 @@ import logging
 
 from django.conf import settings
 
+from video.calls import service as calls_service
 from video.gb28181.directory import platform_events, stream_recorder
 from video.gb28181.gbservice import GbService, RelayRefused
 from video.gb28181.relay import RelaySettings
@@ -67,6 +68,8 @@ async def run_sip() -> None:
         await asyncio.Event().wait()
     finally:
         _current = None
+        with contextlib.suppress(Exception):
+            await calls_service.shutdown()  # calls and sessions live beside the relay in this process
         with contextlib.suppress(Exception):
             await service.close()
         await tasks.cancel_all()

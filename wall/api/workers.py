@@ -13,7 +13,7 @@ from shapely.geometry import shape
 
 from dispatchd import dispatching
 from dispatchd.errors import InvalidInput, NotAllowed, NotFound
-from dispatchd.field.live import ensure_known, live_store
+from dispatchd.field.live import current_state, ensure_known, live_store
 from dispatchd.field.patrol import patrol_day
 from dispatchd.field.state import OFF_DUTY, ON_DUTY
 from dispatchd.models import DispatchOrder, Geofence, Worker
@@ -109,10 +109,10 @@ def _own(request: HttpRequest, worker_id: int, *roles: str):
 @router.get("/workers/{worker_id}/live", response=LiveOut, summary="Live state of one worker")
 def live_one(request: HttpRequest, worker_id: Id):
     _own(request, worker_id, *READERS)
-    store = live_store()
-    ensure_known(store, [worker_id])
-    store.sync()
-    return store.get(worker_id).to_dict()
+    state = current_state(live_store(), worker_id)
+    if state is None:  # deleted since _own looked
+        raise NotFound(f"no worker {worker_id}")
+    return state.to_dict()
 
 
 class DutyIn(Strict):

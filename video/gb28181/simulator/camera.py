@@ -64,10 +64,11 @@ class CameraConfig:
     catalog: tuple[CatalogChannel, ...] = ()  # explicit channels (e.g. the demo's seeded cameras)
 
     def channel_ids(self) -> list[str]:
-        """The channel ids: the explicit catalog's, else the device id with type 131 and a running number."""
+        """The channel ids: the explicit catalog's, else type 131 numbered from the device's serial (unique per device)."""
         if self.catalog:
             return [channel.device_id for channel in self.catalog]
-        return [f"{self.device_id[:10]}131{index + 1:07d}" for index in range(self.channels)]
+        serial = int(self.device_id[13:]) if self.device_id[13:].isdigit() else 0
+        return [f"{self.device_id[:10]}131{(serial * 100 + index + 1) % 10**7:07d}" for index in range(self.channels)]
 
 
 def shape(packets: list[bytes], loss: float, reorder: float, rng: random.Random) -> list[bytes]:
