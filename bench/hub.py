@@ -7,8 +7,9 @@ Two phases under the same load, each against a real server process measured from
    `group_send` per event, positions included, to a group holding every client.
 The clients (asyncio, `websockets`, in two processes) subscribe to `cases` and `positions` and
 record receive times. Case latency = receive time − the publish time carried in the event;
-staleness = receive time − each position's own `at` (sampled on every 10th client: the same
-frames reach every client); lost = published case offsets some client never received.
+staleness = receive time − each position's own time (`t` of the compact items, 0.1 s resolution, in
+the hub phase; `at` in the baseline), sampled on every 10th client: the same frames reach every
+client; lost = published case offsets some client never received.
 Deliveries = case events + position items received by all clients; efficiency = deliveries per
 second of server CPU (user + system) over the publishing window and a drain after it.
 The Redis database (default 13) is flushed before each phase. The last line printed is JSON.
@@ -278,11 +279,19 @@ async def _receive(ws: Any, tally: Tally, offsets: array, sample: bool) -> None:
             raw = await ws.recv(decode=False)
             now = time.time()
             head = raw[:40]
-            if head.startswith(b'{"op":"batch"') or b'"topic":"positions"' in head:
-                tally.items += raw.count(b'"worker_id"')
+            if head.startswith(b'{"op":"batch"'):
                 if sample:
-                    for at in AT_RE.findall(raw):
-                        stale[min(STALE_BINS, max(0, int((now - float(at)) * 1000)))] += 1
+                    rows = json.loads(raw)["items"]
+                    tally.items += len(rows)
+                    for row in rows:
+                        stale[min(STALE_BINS, max(0, int((now - row[3]) * 1000)))] += 1
+                elif not raw.endswith(b'"items":[]}'):
+                    tally.items += raw.count(b"],[") + 1  # items are flat arrays of numbers
+            elif b'"topic":"positions"' in head:  # the baseline: one event per position
+                tally.items += 1
+                if sample:
+                    at = float(AT_RE.search(raw).group(1))
+                    stale[min(STALE_BINS, max(0, int((now - at) * 1000)))] += 1
             elif head.startswith(b'{"op":"event"'):
                 event = json.loads(raw)
                 offsets.append(event["offset"])

@@ -8,6 +8,8 @@
 Every event reaches the iterator once, in offset order, across reconnects; a `subscribed`
 message with `recovered: false` means events were missed and the caller reloads a snapshot.
 The missed events of a `subscribed` reply are yielded one by one as `event` messages after it.
+Position `batch` frames are yielded part by part, their compact items decoded into dicts
+(position_items); a snapshot is complete once its part equal to `parts` has come.
 """
 
 from __future__ import annotations
@@ -23,6 +25,23 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from realtime.protocol import Close
+
+
+def position_items(batch: dict) -> list[dict]:
+    """The items of a `batch` frame as dicts of every field in its `fields` (format 2, docs/protocol.md)."""
+    if batch.get("v") != 2:
+        return list(batch.get("items") or [])
+    fields = batch["fields"]
+    states = batch.get("states") or []
+    items = []
+    for row in batch["items"]:
+        item = dict.fromkeys(fields)
+        item.update(zip(fields, row, strict=False))  # trailing nulls are left out of a row
+        code = item.get("state")
+        if isinstance(code, int):
+            item["state"] = states[code] if 0 <= code < len(states) else None
+        items.append(item)
+    return items
 
 
 class HubRefused(Exception):
@@ -220,6 +239,9 @@ class HubClient:
             await self._on_event(ws, message)
         elif op == "subscribed":
             await self._on_subscribed(message)
+        elif op == "batch":
+            message["items"] = position_items(message)
+            await self._messages.put(message)
         else:
             await self._messages.put(message)
 

@@ -18,6 +18,8 @@ class HubConfig:
     max_frame_bytes: int = 64 * 1024
     queue_frames: int = 2000
     send_window_bytes: int = 1024 * 1024
+    position_window_bytes: int = 256 * 1024  # of the send window, what position batches may take
+    batch_part_items: int = 500  # position items per batch frame
     ops_per_s: float = 20.0
     ops_burst: int = 60
     max_subscriptions: int = 64

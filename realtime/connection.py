@@ -4,6 +4,10 @@ Outgoing frames wait in a bounded queue drained by one writer task. The writer k
 `send_window_bytes` unacknowledged: it interleaves `{"op":"ping","n":k}` frames and counts
 what precedes ping k as consumed once the client answers `{"op":"pong","n":k}`. So a stalled
 client holds at most the window in the server's socket buffers plus its queue, then is closed.
+
+Events and control frames go first. Position batches (one or more part frames each) are sent only
+when nothing else waits and while at most `position_window_bytes` are unacknowledged, so an event
+never queues behind more than that much position data anywhere between the hub and the client.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -44,9 +49,11 @@ class Connection:
         self.principal = scope.get("principal")
         self.subs: dict[str, Subscription] = {}
         self.position_filter: PositionFilter | None = None
-        self.batch: str | None = None
+        self.parts: deque[str] = deque()  # the unsent frames of the position batch being sent
+        self.next_batch: list[str] | Callable[[], list[str]] | None = None  # the batch to send after it
         self.batch_snapshot = False
         self.frames: deque[str] = deque()
+        self.position_window = min(config.position_window_bytes, config.send_window_bytes)
         self.chunk = max(1, min(500, config.queue_frames // 4))
         self.bucket = TokenBucket(config.ops_per_s, config.ops_burst)
         # pongs answer the server's own pings (one per quarter window), so they have a bucket of their own
@@ -64,10 +71,10 @@ class Connection:
         self.close_code: Close | None = None
         self.close_reason = ""
         self._wake = asyncio.Event()
-        self._acked = asyncio.Event()
         self._drained = asyncio.Event()
         self._writer: asyncio.Task | None = None
         self._auth_timer: asyncio.TimerHandle | None = None
+        self._beat_timer: asyncio.TimerHandle | None = None
 
     # ---- outgoing -------------------------------------------------------------------------
 
@@ -86,17 +93,15 @@ class Connection:
         """Queue a control message."""
         return self.push(dumps(message))
 
-    def offer_batch(self, delta: str | None, snapshot: Any) -> None:
-        """Take this tick's position batch: the delta, or the snapshot if the last batch is unsent."""
-        if self.close_code is not None:
+    def offer_batch(self, delta: list[str] | None, snapshot: Callable[[], list[str]]) -> None:
+        """Take this tick's position batch: the delta, or the snapshot if the previous one has not started.
+
+        The first batch after subscribing is the snapshot; a batch being sent is finished first.
+        """
+        if self.close_code is not None or (delta is None and not self.batch_snapshot):
             return
-        if self.batch_snapshot or self.batch is not None:
-            self.batch = snapshot()
-            self.batch_snapshot = False
-        elif delta is not None:
-            self.batch = delta
-        else:
-            return
+        self.next_batch = snapshot if self.batch_snapshot or self.next_batch is not None else delta
+        self.batch_snapshot = False
         self._wake.set()
 
     def error(self, code: str, detail: Any, **extra: Any) -> None:
@@ -117,48 +122,57 @@ class Connection:
         if not flush:
             self.frames.clear()
         self._wake.set()
-        self._acked.set()
         self._drained.set()
 
     async def _write_loop(self) -> None:
         heartbeat = self.config.heartbeat_s
-        window = self.config.send_window_bytes
+        # ping often enough that a pong frees position window before the batch in flight is consumed
+        ping_every = max(1, min(self.config.send_window_bytes, 2 * self.position_window) // 4)
         while True:
+            self._wake.clear()
             now = time.monotonic()
             if self.close_code is None and now - self.heard_at > 3 * heartbeat:
                 self.close_soon(Close.HEARTBEAT_TIMEOUT, "no frame from the client")
             if self.close_code is None and (
-                now - self.pinged_at >= heartbeat or self.sent - self.sent_at_ping >= window // 4
+                now - self.pinged_at >= heartbeat or self.sent - self.sent_at_ping >= ping_every
             ):
                 await self._ping()
             if self.close_code is not None and not self.frames:
                 close = {"type": "websocket.close", "code": int(self.close_code), "reason": self.close_reason[:120]}
                 await self._send(close)
                 return
-            if not self.frames and self.batch is None:
-                self._wake.clear()
-                await self._wait(self._wake, heartbeat)
+            frame, is_part = self._next_frame()
+            if frame is None:
+                await self._wake.wait()  # set by every change, and by _beat
                 continue
-            if self.close_code is None and self.sent - self.acked > window:
-                self._acked.clear()
-                await self._wait(self._acked, heartbeat)
-                continue
-            if self.frames:
-                frame = self.frames.popleft()
-                if len(self.frames) <= self.config.queue_frames // 4:
-                    self._drained.set()
-            else:
-                frame, self.batch = self.batch, None  # type: ignore[assignment]
             await self._send({"type": "websocket.send", "text": frame})
             self.sent += len(frame)
+            if is_part:
+                await asyncio.sleep(0)  # let events that arrived meanwhile go before the next part
 
-    @staticmethod
-    async def _wait(event: asyncio.Event, timeout: float) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                await event.wait()
-        except TimeoutError:
-            pass
+    def _next_frame(self) -> tuple[str | None, bool]:
+        """The next frame the window allows (a queued one first, else a position part) and if it is a part."""
+        in_flight = self.sent - self.acked
+        if self.frames:
+            if in_flight > self.config.send_window_bytes and self.close_code is None:
+                return None, False
+            frame = self.frames.popleft()
+            if len(self.frames) <= self.config.queue_frames // 4:
+                self._drained.set()
+            return frame, False
+        if self.close_code is not None or in_flight > self.position_window:
+            return None, False
+        if not self.parts:
+            if self.next_batch is None:
+                return None, False
+            batch, self.next_batch = self.next_batch, None
+            self.parts.extend(batch if isinstance(batch, list) else batch())
+        return self.parts.popleft(), True
+
+    def _beat(self) -> None:
+        """Wake the writer twice a heartbeat (a timer per beat, not one per wait: no garbage per frame)."""
+        self._wake.set()
+        self._beat_timer = asyncio.get_running_loop().call_later(self.config.heartbeat_s / 2, self._beat)
 
     async def _ping(self) -> None:
         self.ping_n += 1
@@ -181,6 +195,7 @@ class Connection:
         await self._send({"type": "websocket.accept"})
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write_loop())
+        self._beat_timer = loop.call_later(self.config.heartbeat_s / 2, self._beat)
         try:
             if self.principal is not None:
                 self._hello()
@@ -198,8 +213,9 @@ class Connection:
             self._cleanup()
 
     def _cleanup(self) -> None:
-        if self._auth_timer is not None:
-            self._auth_timer.cancel()
+        for timer in (self._auth_timer, self._beat_timer):
+            if timer is not None:
+                timer.cancel()
         for sub in self.subs.values():
             sub.close()
         self.subs.clear()
@@ -292,7 +308,7 @@ class Connection:
         self.acked = max(self.acked, self.pings[n])
         for old in [k for k in self.pings if k <= n]:
             del self.pings[old]
-        self._acked.set()
+        self._wake.set()
 
     async def _on_auth(self, token: Any) -> None:
         if self.principal is not None:
@@ -386,7 +402,8 @@ class Connection:
         if self.position_filter is not None:
             self.hub.board.remove(self, self.position_filter)
             self.position_filter = None
-            self.batch = None
+            self.parts.clear()
+            self.next_batch = None
 
     def _on_unsubscribe(self, topic: Any) -> None:
         if topic == POSITIONS and self.position_filter is not None:

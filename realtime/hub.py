@@ -57,7 +57,7 @@ class Hub:
             assert isinstance(memory, MemoryStreams)
             self.streams = MemoryReader(memory)
             self.feed = MemoryFeed(memory, self.deliver)
-        self.board = PositionBoard(config.tick_s)
+        self.board = PositionBoard(config.tick_s, config.batch_part_items)
         self.ingest = PositionIngest(config.position_sink, config.position_concurrency)
         self._board_ready: asyncio.Future | None = None
 

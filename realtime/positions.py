@@ -1,9 +1,11 @@
 """Position coalescing: the latest position per worker, sent as one `batch` per tick.
 
 The board of a process keeps the newest item of every worker. Each tick it builds, per distinct
-filter, one delta frame (workers moved since the last tick) and, only if some client needs it,
-one snapshot frame (every worker in the filter); all clients with that filter share those strings.
-A client whose previous batch is still unsent gets the snapshot in its place: latest wins.
+filter, one delta batch (workers moved since the last tick) and, only if some client needs it,
+one snapshot batch (every worker in the filter); all clients with that filter share those strings.
+A batch is one or more frames (`part` i of `parts`, at most `part_items` items each, compact items of
+realtime/position_format.py, encoded once as each move comes in). A client whose previous batch has not
+started yet gets the snapshot in its place: latest wins.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from realtime.envelope import Event, dumps
+from realtime.position_format import FIELDS, FORMAT, StateCodes, encode_item
 from realtime.topics import POSITIONS
 
 _ID_FIELDS = ("grid_id", "street_id", "department_id", "state")
@@ -23,7 +27,7 @@ _ID_FIELDS = ("grid_id", "street_id", "department_id", "state")
 class BatchOutlet(Protocol):
     """What the board needs of a connection."""
 
-    def offer_batch(self, delta: str | None, snapshot: Any) -> None: ...
+    def offer_batch(self, delta: list[str] | None, snapshot: Callable[[], list[str]]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -60,17 +64,22 @@ class PositionFilter:
             values[name] = frozenset(ids)
         return cls(**values)
 
-    def matches(self, item: dict) -> bool:
-        """Whether a position item passes (a filtered field missing from the item fails)."""
+    @staticmethod
+    def values_of(item: dict) -> tuple:
+        """What filters look at in a position item: (lon, lat, grid_id, street_id, department_id, state)."""
+        return (item.get("lon"), item.get("lat"), *map(item.get, _ID_FIELDS))
+
+    def matches(self, values: tuple) -> bool:
+        """Whether a position with these values_of() passes (a filtered field missing from the item fails)."""
+        lon, lat, *ids = values
         if self.bbox is not None:
-            lon, lat = item.get("lon"), item.get("lat")
             if not (_is_number(lon) and _is_number(lat)):
                 return False
             if not (self.bbox[0] <= lon <= self.bbox[2] and self.bbox[1] <= lat <= self.bbox[3]):
                 return False
-        for name in _ID_FIELDS:
+        for name, value in zip(_ID_FIELDS, ids, strict=True):
             wanted = getattr(self, name)
-            if wanted is not None and item.get(name) not in wanted:
+            if wanted is not None and value not in wanted:
                 return False
         return True
 
@@ -87,33 +96,41 @@ class _View:
         self.outlets: set[BatchOutlet] = set()
 
 
+# A worker's newest position: its filter values, the offset it came at and its compact text. Tuples of plain
+# values only: the garbage collector stops tracking them, so thousands replaced a second cost it nothing.
+_Latest = tuple[tuple, int, str]
+
+
 class PositionBoard:
     """Latest position per worker in this process and the per-tick batches built from them."""
 
-    def __init__(self, tick_s: float) -> None:
+    def __init__(self, tick_s: float, part_items: int = 500) -> None:
         self.tick_s = tick_s
-        self.latest: dict[Any, tuple[dict, str, int]] = {}
-        self.changed: dict[Any, tuple[dict, str, int]] = {}
+        self.part_items = max(1, part_items)
+        self.latest: dict[Any, _Latest] = {}
+        self.changed: dict[Any, _Latest] = {}
         self.views: dict[PositionFilter, _View] = {}
+        self.states = StateCodes()
         self._task: asyncio.Task | None = None
 
     def offer(self, events: list[Event]) -> None:
         """Take position events: each replaces its worker's previous item."""
         for event in events:
             frame = event.frame
-            raw = frame[frame.index('"data":') + 7 : -1]  # "data" is the last key of every frame
-            item = json.loads(raw)
+            item = json.loads(frame[frame.index('"data":') + 7 : -1])  # "data" is the last key of every frame
             key = item.get("worker_id") if isinstance(item, dict) else None
             if key is None or isinstance(key, dict | list):
                 continue
             known = self.latest.get(key)
-            if known is not None and known[2] >= event.offset:
+            if known is not None and known[1] >= event.offset:
                 continue  # the seed read older history after newer live events
-            self.latest[key] = self.changed[key] = (item, raw, event.offset)
+            # encoded as it comes, so a tick only joins strings (no burst of work delaying events)
+            entry = (PositionFilter.values_of(item), event.offset, encode_item(item, self.states))
+            self.latest[key] = self.changed[key] = entry
 
     def epoch_changed(self) -> None:
         """The stream restarted from offset 1: keep the items, forget their old offsets."""
-        self.latest = {key: (item, raw, 0) for key, (item, raw, _) in self.latest.items()}
+        self.latest = {key: (values, 0, text) for key, (values, _, text) in self.latest.items()}
 
     def add(self, outlet: BatchOutlet, position_filter: PositionFilter) -> None:
         """Send batches of `position_filter` to `outlet`, starting with a snapshot."""
@@ -145,30 +162,49 @@ class PositionBoard:
         changed, self.changed = self.changed, {}
         now = round(time.time(), 3)
         for view in list(self.views.values()):
-            delta = _frame(now, False, [raw for item, raw, _ in changed.values() if view.filter.matches(item)])
+            moved = _texts(changed.values(), view.filter)
+            delta = self.frames(now, False, moved) if moved else None
             snapshot = _LazySnapshot(self, view.filter, now)
             for outlet in list(view.outlets):
                 outlet.offer_batch(delta, snapshot)
 
+    def frames(self, ts: float, snapshot: bool, texts: list[str]) -> list[str]:
+        """The frames of one batch: `texts` in parts of at most `part_items` (one empty part if none)."""
+        size = self.part_items
+        parts = max(1, -(-len(texts) // size))
+        head = (
+            f'{{"op":"batch","topic":{_TOPIC},"v":{FORMAT},"ts":{ts},"snapshot":{"true" if snapshot else "false"},'
+            f'"fields":{_FIELDS},"states":{dumps(self.states.names)}'
+        )
+        return [
+            f'{head},"part":{i + 1},"parts":{parts},"items":[{",".join(texts[i * size : (i + 1) * size])}]}}'
+            for i in range(parts)
+        ]
+
+
+_TOPIC = dumps(POSITIONS)
+_FIELDS = dumps(FIELDS)
+_EVERYTHING = PositionFilter()
+
+
+def _texts(entries: Iterable[_Latest], position_filter: PositionFilter) -> list[str]:
+    """The compact items of the entries that pass the filter."""
+    if position_filter == _EVERYTHING:
+        return [text for _, _, text in entries]
+    return [text for values, _, text in entries if position_filter.matches(values)]
+
 
 class _LazySnapshot:
-    """The snapshot frame of a view, built on first use and then shared."""
+    """The snapshot frames of a view, built on first use and then shared."""
 
     def __init__(self, board: PositionBoard, position_filter: PositionFilter, ts: float) -> None:
         self.board = board
         self.filter = position_filter
         self.ts = ts
-        self._frame: str | None = None
+        self._frames: list[str] | None = None
 
-    def __call__(self) -> str:
-        if self._frame is None:
-            raws = [raw for item, raw, _ in self.board.latest.values() if self.filter.matches(item)]
-            self._frame = _frame(self.ts, True, raws) or _frame(self.ts, True, [], empty_ok=True)
-        return self._frame  # type: ignore[return-value]
-
-
-def _frame(ts: float, snapshot: bool, raws: list[str], empty_ok: bool = False) -> str | None:
-    if not raws and not empty_ok:
-        return None
-    head = f'{{"op":"batch","topic":{dumps(POSITIONS)},"ts":{ts},"snapshot":{"true" if snapshot else "false"}'
-    return f'{head},"items":[{",".join(raws)}]}}'
+    def __call__(self) -> list[str]:
+        if self._frames is None:
+            board = self.board
+            self._frames = board.frames(self.ts, True, _texts(board.latest.values(), self.filter))
+        return self._frames

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -39,6 +40,8 @@ def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], N
     running: list[asyncio.Task] = []
 
     def ready() -> None:
+        # Long-lived start-up objects need no more full collections: avoids ~100 ms GC pauses under load.
+        gc.freeze()
         loop = asyncio.get_event_loop()
         for name, factory in tasks.items():
             running.append(loop.create_task(_supervised(name, factory)(), name=name))

@@ -132,6 +132,10 @@ WALL_HUB_SEND_WINDOW_BYTES = int(os.environ.get("WALL_HUB_SEND_WINDOW_BYTES", 10
 WALL_HUB_OPS_PER_S = _env_float("WALL_HUB_OPS_PER_S", 20.0)
 WALL_HUB_OPS_BURST = int(os.environ.get("WALL_HUB_OPS_BURST", 60))
 WALL_HUB_MAX_SUBSCRIPTIONS = int(os.environ.get("WALL_HUB_MAX_SUBSCRIPTIONS", 64))
+# Position batches: items per frame part, and how much unacknowledged position data a connection may have
+# in flight (events have priority and may use the whole send window).
+WALL_HUB_BATCH_PART_ITEMS = int(os.environ.get("WALL_HUB_BATCH_PART_ITEMS", 500))
+WALL_HUB_POSITION_WINDOW_BYTES = int(os.environ.get("WALL_HUB_POSITION_WINDOW_BYTES", 256 * 1024))
 # Resolves a first-frame token to a principal (or None); a dotted path so realtime stays import-free.
 WALL_HUB_AUTHENTICATOR = os.environ.get("WALL_HUB_AUTHENTICATOR", "wall.auth.authenticate_token")
 # Position ingest from the field app over the hub (`position`/`positions` ops of a worker): the function

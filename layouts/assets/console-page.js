@@ -72,15 +72,30 @@
     return true;
   }
 
+  /* Cases that arrive from the hub while the queue is loading: the HTTP answer may predate them. */
+  var arrivedWhileLoading = null;
+
+  function takeArrived() {
+    var arrived = arrivedWhileLoading || [];
+    arrivedWhileLoading = null;
+    return arrived;
+  }
+
   function loadQueue() {
     var f = filters();
+    arrivedWhileLoading = [];
     return Core.api("/api/cases?" + queryString(f)).then(function (answer) {
+      var arrived = takeArrived();
       rows.clear();
       layers.cases.clear();
       answer.items.forEach(function (c) {
         if (matches(c, f)) putRow(c);
       });
+      arrived.forEach(applyCase);
       scheduleRender();
+    }, function (error) {
+      takeArrived().forEach(applyCase);
+      throw error;
     });
   }
 
@@ -90,6 +105,10 @@
   }
 
   function applyCase(c) {
+    if (arrivedWhileLoading) {
+      arrivedWhileLoading.push(c);
+      return;
+    }
     var old = rows.get(c.id);
     if (old && old.version > c.version) return;
     if (matches(c, filters())) putRow(c);

@@ -3,7 +3,9 @@
  * Dash loads every file in assets/, so each page gets window.WallHub and, when it has an element
  * with id "hub-status", a connection indicator driven by a shared client (window.wallHub), whose
  * messages (events, batches, subscribed replies, errors) are dispatched on window as
- * "wallhub:message" CustomEvents; pages subscribe with window.wallHub.subscribe(topic, filter). */
+ * "wallhub:message" CustomEvents; pages subscribe with window.wallHub.subscribe(topic, filter).
+ * Position batches arrive in parts (part i of parts, each its own message, applied as it comes); their
+ * compact items are decoded here, and only here, into objects named by the batch's "fields". */
 (function () {
   "use strict";
 
@@ -27,6 +29,25 @@
     this.closed = false;
     this.lastHeard = 0;
   }
+
+  /* The items of a position batch (format 2: arrays in the order of "fields", trailing nulls left out,
+   * state an index into "states") as objects {worker_id, lat, lon, t, state, ...}. */
+  function positionItems(batch) {
+    var rows = batch.items || [];
+    var fields = batch.fields || [];
+    var states = batch.states || [];
+    var items = new Array(rows.length);
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i];
+      var item = {};
+      for (var k = 0; k < fields.length; k++) item[fields[k]] = k < row.length ? row[k] : null;
+      if (typeof item.state === "number") item.state = item.state < states.length ? states[item.state] : null;
+      items[i] = item;
+    }
+    return items;
+  }
+
+  WallHub.positionItems = positionItems;
 
   WallHub.prototype.start = function () {
     this._connect();
@@ -126,6 +147,9 @@
       case "hello":
         this.attempt = 0;
         this.onStatus("live");
+        break;
+      case "batch":
+        message.items = positionItems(message);
         break;
       case "subscribed":
         this.resyncing[message.topic] = false;

@@ -562,7 +562,8 @@
 
   /* Keeps a point layer of workers current: the live state over HTTP whenever the positions topic is
    * (re)subscribed (the hub's board only knows workers that moved since its process started), then
-   * every coalesced batch; an older fix never replaces a newer one. Returns the hub message handler. */
+   * every coalesced batch, part by part as it comes; an older fix never replaces a newer one. Returns the hub
+   * message handler. */
   Core.trackWorkers = function (layer, scale, acceptLive) {
     var styles = {};
     function style(state) {
@@ -596,7 +597,7 @@
       var items = message.items || [];
       for (var i = 0; i < items.length; i++) {
         var item = items[i];
-        put(item.worker_id, item.lat, item.lon, item.at ? Date.parse(item.at) / 1000 : 0, item.status || item.state);
+        put(item.worker_id, item.lat, item.lon, item.t || 0, item.state);
       }
     };
   };

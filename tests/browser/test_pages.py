@@ -94,33 +94,33 @@ def test_console_actions_change_the_wall_and_refusals_are_shown(
     console.wait_for_function(LIVE, timeout=20_000)
     case = report(demo, "浏览器测试：路灯不亮", severity="normal")
     row = console.locator(f'#console-queue tr[data-case-id="{case["id"]}"]')
-    row.wait_for(timeout=5_000)
+    row.wait_for(timeout=15_000)
     row.click()
-    console.locator(f'#case-detail[data-case-id="{case["id"]}"]').wait_for(timeout=5_000)
+    console.locator(f'#case-detail[data-case-id="{case["id"]}"]').wait_for(timeout=15_000)
 
     console.locator('.action-buttons [data-action="void"]').click()  # no reason given: refused
     refusal = console.locator('#action-result[data-result="refused"]')
-    refusal.wait_for(timeout=5_000)
+    refusal.wait_for(timeout=15_000)
     assert "400" in refusal.inner_text() and "作废" in refusal.inner_text()
 
     console.locator('.action-buttons [data-action="accept"]').click()
-    console.locator('#action-result[data-result="ok"]').wait_for(timeout=5_000)
+    console.locator('#action-result[data-result="ok"]').wait_for(timeout=15_000)
     wall.wait_for_function(
         f"document.querySelector('#wall-feed li[data-case-id=\"{case['id']}\"] .status').dataset.status === 'accepted'",
-        timeout=5_000,
+        timeout=15_000,
     )
 
     console.locator('.action-buttons [data-action="register"]').click()
     console.wait_for_function("document.getElementById('detail-status').dataset.status === 'registered'",
-                              timeout=5_000)
+                              timeout=15_000)
     walk_near(demo, case["lat"], case["lon"])
     console.locator("#find-nearest").click()
-    console.locator("#nearest-list li[data-worker-id] button").first.wait_for(timeout=5_000)
+    console.locator("#nearest-list li[data-worker-id] button").first.wait_for(timeout=15_000)
     assert "km" in console.locator("#nearest-list li[data-worker-id]").first.inner_text()
     console.locator("#nearest-list li[data-worker-id] button").first.click()
-    console.locator('#order-status[data-order-state="sent"]').wait_for(timeout=5_000)
+    console.locator('#order-status[data-order-state="sent"]').wait_for(timeout=15_000)
     wall.wait_for_function(
-        f"window.wallPage.cases.get({case['id']}).status === 'dispatched'", timeout=5_000
+        f"window.wallPage.cases.get({case['id']}).status === 'dispatched'", timeout=15_000
     )
 
 

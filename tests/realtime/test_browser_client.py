@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,5 +74,41 @@ def test_the_page_goes_live_receives_events_and_resumes_without_a_gap_after_a_se
             assert page.evaluate(NUMBERS, topic) == [1, 2, 3, 4, 5, 6, 7]
             replies = page.evaluate(REPLIES, topic)
             assert [reply["recovered"] for reply in replies] == [False, True]
+        finally:
+            browser.close()
+
+
+def test_the_page_decodes_position_batches_part_by_part_onto_the_map(
+    server: WallServer, tokens: dict, producer: RedisStreams
+) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    first, count = 900_000_000, 1100  # ids of no real worker; 1100 items make three parts
+    now = time.time()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.add_init_script(COLLECT)
+            page.goto(f"http://127.0.0.1:{server.port}/wall/?token={tokens['wall']}")
+            page.wait_for_function(f"{STATUS} === 'live'", timeout=20_000)
+            page.wait_for_function("window.wallPage && window.wallPage.layers && window.wallPage.layers.workers")
+            producer.append_many("positions", [
+                {"type": "position", "data": {"worker_id": first + i, "lat": 22.7 + i / 1e5, "lon": 114.3,
+                                              "at": now, "state": "busy"}}
+                for i in range(count)
+            ])
+            layer = "window.wallPage.layers.workers"
+            page.wait_for_function(f"() => {layer}.has({first}) && {layer}.has({first + count - 1})", timeout=10_000)
+            marker = page.evaluate(f"() => {{ const p = window.wallPage.layers.workers.get({first + 5}); "
+                                   "return [p.lat, p.lon, p.state, p.t]; }")
+            assert marker == [22.70005, 114.3, "busy", round(now, 1)]
+            parts = page.evaluate(
+                f"() => window.hubMessages.filter(m => m.op === 'batch' && m.items.some(i => i.worker_id >= {first}))"
+                ".map(m => [m.part, m.parts, m.items.length])"
+            )
+            assert max(of for _, of, _ in parts) >= 3 and all(n <= 500 for _, _, n in parts)
         finally:
             browser.close()

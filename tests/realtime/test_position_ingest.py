@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from realtime.client import position_items
 from tests.realtime.servers import WallServer
 
 
@@ -41,7 +42,7 @@ async def _batch_with(ws: ClientConnection, worker_id: int, lat: float, timeout:
             if message["op"] == "ping":
                 await ws.send(json.dumps({"op": "pong", "n": message["n"]}))
             elif message["op"] == "batch":
-                for item in message["items"]:
+                for item in position_items(message):
                     if item["worker_id"] == worker_id and item["lat"] == lat:
                         return item
 

@@ -1,4 +1,4 @@
-"""Position coalescing: at most one batch per tick, latest position per worker, filters, snapshots."""
+"""Position coalescing: at most one batch per tick, latest position per worker, filters, snapshots, parts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
 from realtime import backend, publish_many
+from realtime.client import position_items
 from realtime.config import HubConfig
 from realtime.connection import Connection, hub_endpoint
 from realtime.memory import MemoryStreams
@@ -43,10 +44,15 @@ async def _open() -> WebsocketCommunicator:
 
 
 async def _batch(ws: WebsocketCommunicator) -> dict:
+    """The next batch part, its items decoded."""
     while True:
         message = await ws.receive_json_from(5)
         if message["op"] == "batch":
-            return message
+            return message | {"items": position_items(message)}
+
+
+def _ids(batch: dict) -> list:
+    return sorted(item["worker_id"] for item in batch["items"])
 
 
 async def test_a_new_subscriber_gets_a_snapshot_then_only_the_latest_of_each_moved_worker() -> None:
@@ -56,12 +62,12 @@ async def test_a_new_subscriber_gets_a_snapshot_then_only_the_latest_of_each_mov
     subscribed = await ws.receive_json_from(5)
     assert (subscribed["op"], subscribed["coalesced"]) == ("subscribed", True)
     snapshot = await _batch(ws)
-    assert snapshot["snapshot"] is True
-    assert sorted(item["worker_id"] for item in snapshot["items"]) == [1, 2]
+    assert (snapshot["snapshot"], snapshot["part"], snapshot["parts"]) == (True, 1, 1)
+    assert _ids(snapshot) == [1, 2]
     publish_many("positions", [_position(1, 22.0 + i / 1000, 114.0) for i in range(50)])
     delta = await _batch(ws)
     assert delta["snapshot"] is False
-    assert delta["items"] == [{"worker_id": 1, "lat": 22.049, "lon": 114.0}]
+    assert [(item["worker_id"], item["lat"], item["lon"]) for item in delta["items"]] == [(1, 22.049, 114.0)]
     await ws.disconnect()
 
 
@@ -81,7 +87,7 @@ async def test_filters_select_workers_by_box_and_ids() -> None:
             _position(4, 22.0, 114.0),  # no grid given
         ],
     )
-    assert [item["worker_id"] for item in (await _batch(ws))["items"]] == [1]
+    assert _ids(await _batch(ws)) == [1]
     await ws.disconnect()
 
 
@@ -121,28 +127,110 @@ async def test_clients_with_the_same_filter_share_one_serialised_batch() -> None
         await ws.disconnect()
 
 
-async def test_an_unsent_batch_is_replaced_by_a_snapshot_holding_every_worker() -> None:
-    streams = MemoryStreams(maxlen=100, max_age_s=3600)
-    board = PositionBoard(tick_s=3600)
+async def test_items_are_compact_arrays_named_by_the_fields_header() -> None:
+    at = "2024-05-01T10:00:00.26+08:00"  # 1714528800.26 epoch seconds
+    raw = {"lat": 22.12345678, "lon": 114.987654321, "at": at, "state": "busy", "status": "busy", "grid_id": 7}
+    publish_many("positions", [_position(1, **raw, accuracy_m=None, heading=None, colour="red")])
+    ws = await _open()
+    await ws.send_json_to({"op": "subscribe", "topic": "positions"})
+    assert (await ws.receive_json_from(5))["op"] == "subscribed"
+    while (frame := await ws.receive_json_from(5))["op"] != "batch":
+        pass
+    assert frame["v"] == 2
+    assert frame["fields"][:5] == ["worker_id", "lat", "lon", "t", "state"]
+    assert frame["states"] == ["busy"]
+    assert frame["items"] == [[1, 22.123457, 114.987654, 1714528800.3, 0, 7]]  # trailing nulls left out
+    (item,) = position_items(frame)
+    assert item == dict.fromkeys(frame["fields"]) | {
+        "worker_id": 1, "lat": 22.123457, "lon": 114.987654, "t": 1714528800.3, "state": "busy", "grid_id": 7
+    }
+    await ws.disconnect()
+
+
+@pytest.fixture
+def parts_of_two() -> Iterator[None]:
+    """Batch frames of at most two items."""
+    with override_settings(WALL_HUB_BATCH_PART_ITEMS=2):
+        backend.reset()
+        yield
+    backend.reset()
+
+
+async def test_a_large_batch_comes_in_parts_each_marked_and_together_complete(parts_of_two: None) -> None:
+    publish_many("positions", [_position(worker, 22.0, 114.0) for worker in range(1, 6)])
+    ws = await _open()
+    await ws.send_json_to({"op": "subscribe", "topic": "positions"})
+    assert (await ws.receive_json_from(5))["op"] == "subscribed"
+    snapshot = [await _batch(ws) for _ in range(3)]
+    assert [(b["snapshot"], b["part"], b["parts"]) for b in snapshot] == [(True, 1, 3), (True, 2, 3), (True, 3, 3)]
+    assert sorted(i for b in snapshot for i in _ids(b)) == [1, 2, 3, 4, 5]
+    publish_many("positions", [_position(worker, 23.0, 114.0) for worker in (2, 4, 5)])
+    delta = [await _batch(ws), await _batch(ws)]
+    assert [(b["snapshot"], b["part"], b["parts"]) for b in delta] == [(False, 1, 2), (False, 2, 2)]
+    assert sorted(i for b in delta for i in _ids(b)) == [2, 4, 5]
+    await ws.disconnect()
+
+
+def _decoded(frame: str) -> dict:
+    message = json.loads(frame)
+    return message | {"items": position_items(message)} if message["op"] == "batch" else message
+
+
+def _frames(conn: Connection) -> list[dict]:
+    """What the writer of `conn` may send now, in order (position items decoded)."""
+    sent = []
+    while (frame := conn._next_frame()[0]) is not None:
+        sent.append(_decoded(frame))
+    return sent
+
+
+def _summary(batch: dict) -> tuple:
+    return batch["snapshot"], batch["part"], batch["parts"], _ids(batch)
+
+
+class _Ticks:
+    """A board fed from in-process streams, one tick per call."""
+
+    def __init__(self, part_items: int) -> None:
+        self.streams = MemoryStreams(maxlen=100, max_age_s=3600)
+        self.board = PositionBoard(tick_s=3600, part_items=part_items)
+
+    def __call__(self, *workers: int) -> None:
+        head = self.streams.read("positions", None, 0).head
+        self.streams.append_many("positions", [_position(worker, 22.0, 114.0) for worker in workers])
+        self.board.offer(self.streams.read("positions", head, 100).events)
+        self.board.flush()
+
+
+async def test_a_batch_being_sent_is_finished_first_and_one_not_started_is_replaced_by_a_snapshot() -> None:
+    tick = _Ticks(part_items=2)
     conn = Connection({}, None, None, HubConfig())  # type: ignore[arg-type] - nothing is sent here
     conn.batch_snapshot = True
-    board.add(conn, PositionFilter())
+    tick.board.add(conn, PositionFilter())
+    tick(1, 2, 3)
+    first = conn._next_frame()[0]  # the writer has sent part 1 of the snapshot when the next tick comes
+    assert first is not None and _summary(_decoded(first)) == (True, 1, 2, [1, 2])
+    tick(4)
+    assert [_summary(b) for b in _frames(conn)] == [(True, 2, 2, [3]), (False, 1, 1, [4])]
+    tick(5)
+    tick(6)  # the batch of worker 5 has not started (a slow client): the snapshot replaces it
+    assert [_summary(b) for b in _frames(conn)] == [(True, 1, 3, [1, 2]), (True, 2, 3, [3, 4]), (True, 3, 3, [5, 6])]
+    tick.board.remove(conn, PositionFilter())
 
-    def move(worker: int, lat: float) -> None:
-        streams.append_many("positions", [_position(worker, lat, 0.0)])
-        board.offer(streams.read("positions", streams.read("positions", None, 0).head - 1, 1).events)
-        board.flush()
 
-    def items(frame: str | None) -> dict:
-        assert frame is not None
-        batch = json.loads(frame)
-        return {"snapshot": batch["snapshot"], "lat": {i["worker_id"]: i["lat"] for i in batch["items"]}}
-
-    move(1, 1.0)
-    assert items(conn.batch) == {"snapshot": True, "lat": {1: 1.0}}
-    move(2, 2.0)  # the first batch is still unsent (a slow client): replaced, nothing lost
-    assert items(conn.batch) == {"snapshot": True, "lat": {1: 1.0, 2: 2.0}}
-    conn.batch = None  # the writer sent it
-    move(1, 1.5)
-    assert items(conn.batch) == {"snapshot": False, "lat": {1: 1.5}}
-    board.remove(conn, PositionFilter())
+async def test_events_go_before_position_parts_and_parts_wait_for_the_position_window() -> None:
+    tick = _Ticks(part_items=1)
+    conn = Connection({}, None, None, HubConfig(position_window_bytes=1000))  # type: ignore[arg-type]
+    tick.board.add(conn, PositionFilter())
+    tick(1, 2)
+    first = conn._next_frame()[0]
+    assert first is not None and _summary(_decoded(first)) == (False, 1, 2, [1])
+    conn.push('{"op":"event","n":1}')
+    assert [(m["op"], m.get("part")) for m in _frames(conn)] == [("event", None), ("batch", 2)]
+    conn.sent = conn.acked + 1001  # more than the position window unacknowledged
+    tick(3)
+    conn.push('{"op":"event","n":2}')
+    assert _frames(conn) == [{"op": "event", "n": 2}]  # events still go, positions wait
+    conn.acked = conn.sent
+    assert [_summary(b) for b in _frames(conn)] == [(False, 1, 1, [3])]
+    tick.board.remove(conn, PositionFilter())

@@ -64,7 +64,7 @@ class CameraConfig:
     catalog: tuple[CatalogChannel, ...] = ()  # explicit channels (e.g. the demo's seeded cameras)
 
     def channel_ids(self) -> list[str]:
-        """The channel ids: the explicit catalog's, else type 131 numbered from the device's serial (unique per device)."""
+        """The channel ids: the explicit catalog's, else type 131 numbered from the device's serial."""
         if self.catalog:
             return [channel.device_id for channel in self.catalog]
         serial = int(self.device_id[13:]) if self.device_id[13:].isdigit() else 0
