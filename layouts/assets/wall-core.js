@@ -576,8 +576,10 @@
       p = layer.move(id, lat, lon, style(state));
       p.t = t;
       p.state = state;
+      p.seen = performance.now();
     }
     function load() {
+      var started = performance.now();
       return Core.api("/api/workers/live").then(function (states) {
         var seen = new Set();
         states.forEach(function (w) {
@@ -586,7 +588,9 @@
           put(w.worker_id, w.lat, w.lon, w.t || 0, w.status);
         });
         layer.ids().forEach(function (id) {
-          if (!seen.has(id)) layer.remove(id);
+          // a worker a batch placed while the snapshot was in flight is fresher than the snapshot: keep it
+          var p = layer.get(id);
+          if (!seen.has(id) && !(p && p.seen >= started)) layer.remove(id);
         });
       });
     }
