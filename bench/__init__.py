@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 
 BENCHES = ("hub", "nearest", "relay", "calls", "wall", "soak")
+
+
+def emit(figures: dict, as_json: bool) -> None:
+    """Print a bench's figures: one per line unless `as_json`, then always the JSON line last."""
+    if not as_json:
+        for key, value in figures.items():
+            print(f"{key:28s} {value}")
+    print(json.dumps(figures))
 
 
 def run_bench(name: str, argv: list[str], as_json: bool = False) -> int:

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bench import emit
 from bench.relay import Probe, _command, _percentile, _size, _use_loopback
 
 FREEZE_S = 0.2
@@ -340,11 +341,7 @@ def main(argv: list[str], as_json: bool = False) -> int:
                "bitrate": args.bitrate, "peer_procs": max(1, args.peer_procs)}
     _log(f"{args.sessions} three-party sessions, {args.size[0]}x{args.size[1]}@{args.fps} {args.bitrate} kbit/s, "
          f"{args.duration:g} s")
-    figures = run(options)
-    if not as_json:
-        for key, value in figures.items():
-            print(f"{key:28s} {value}")
-    print(json.dumps(figures))
+    emit(run(options), as_json)
     return 0
 
 

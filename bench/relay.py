@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import emit
+
 CAMERA_DOMAIN = "4403990000"
 PLATFORM_ID = "44039900002000000001"
 PASSWORD = "bench-relay"
@@ -373,11 +375,7 @@ def main(argv: list[str], as_json: bool = False) -> int:
                "play_rate": args.play_rate}
     _log(f"{args.cameras} cameras {args.size[0]}x{args.size[1]}@{args.fps} {args.bitrate} kbit/s, "
          f"{args.viewers} viewers each, {args.duration:g} s")
-    figures = run(options)
-    if not as_json:
-        for key, value in figures.items():
-            print(f"{key:28s} {value}")
-    print(json.dumps(figures))
+    emit(run(options), as_json)
     return 0
 
 
