@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import emit
-from bench.relay import Probe, _command, _percentile, _size, _use_loopback
+from bench.relay import Probe, _command, _percentile, _size, _use_loopback, answer_commands
 
 FREEZE_S = 0.2
 PARTIES = 3
@@ -216,21 +216,12 @@ async def _peers(conn, signal_port: int, members: list[tuple[str, str]], options
     feeds = [asyncio.ensure_future(peer.feed(units, opus, options["fps"], index / len(peers) / options["fps"]))
              for index, peer in enumerate(peers)]
     conn.send(errors)
-    cpu_start = 0.0
-    while (command := await _command(conn)) != "stop":
-        probes = [probe for peer in peers for probe in peer.probes.values()]
-        if command == "first":
-            conn.send(sum(p.first_frame_s is not None for p in probes))
-        elif isinstance(command, tuple):  # the window
-            for probe in probes:
-                probe.window = command
-            cpu_start = time.process_time()
-            conn.send(True)
-        elif command == "report":
-            cpu = (time.process_time() - cpu_start) / (time.monotonic() - probes[0].window[0])
-            conn.send((cpu, [[{k: getattr(p, k) for k in ("first_decoded", "frames", "lost", "broken", "freezes",
-                                                          "latencies_ms")} for p in peer.probes.values()]
-                             for peer in peers]))
+    fields = ("first_decoded", "frames", "lost", "broken", "freezes", "latencies_ms")
+    await answer_commands(
+        conn,
+        lambda: [probe for peer in peers for probe in peer.probes.values()],
+        lambda: [[{k: getattr(p, k) for k in fields} for p in peer.probes.values()] for peer in peers],
+    )
     for task in feeds:
         task.cancel()
     for peer in peers:

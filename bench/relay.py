@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,6 +215,23 @@ async def _watch(signal_port: int, device: str, channel: str, probe: Probe, pcs:
     return None
 
 
+async def answer_commands(conn, probes: Callable[[], list], report: Callable[[], Any]) -> None:
+    """Answer the parent's commands to a viewer process (first frames, measuring window, report) until stop."""
+    cpu_start = 0.0
+    while (command := await _command(conn)) != "stop":
+        current = probes()
+        if command == "first":
+            conn.send(sum(p.first_frame_s is not None for p in current))
+        elif isinstance(command, tuple):  # the window
+            for probe in current:
+                probe.window = command
+            cpu_start = time.process_time()
+            conn.send(True)
+        elif command == "report":
+            cpu = (time.process_time() - cpu_start) / (time.monotonic() - current[0].window[0])
+            conn.send((cpu, report()))
+
+
 async def _viewers(conn, signal_port: int, targets: list[tuple[str, str]], interval: float) -> None:
     _use_loopback()
     probes = [Probe() for _ in targets]
@@ -226,18 +244,8 @@ async def _viewers(conn, signal_port: int, targets: list[tuple[str, str]], inter
 
     errors = await asyncio.gather(*(watch(index) for index in range(len(targets))))
     conn.send([e for e in errors if e])
-    while (command := await _command(conn)) != "stop":
-        if command == "first":
-            conn.send(sum(p.first_frame_s is not None for p in probes))
-        elif isinstance(command, tuple):  # the window
-            for probe in probes:
-                probe.window = command
-            cpu_start = time.process_time()
-            conn.send(True)
-        elif command == "report":
-            cpu = (time.process_time() - cpu_start) / (time.monotonic() - probes[0].window[0])
-            conn.send((cpu, [{k: getattr(p, k) for k in ("first_frame_s", "answer_s", "first_decoded", "frames", "lost",
-                                                         "broken", "latencies_ms")} for p in probes]))
+    fields = ("first_frame_s", "answer_s", "first_decoded", "frames", "lost", "broken", "latencies_ms")
+    await answer_commands(conn, lambda: probes, lambda: [{k: getattr(p, k) for k in fields} for p in probes])
     for pc in pcs:
         await pc.close()
 
