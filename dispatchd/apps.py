@@ -10,10 +10,12 @@ class DispatchdConfig(AppConfig):
 
     def ready(self) -> None:
         from dispatchd.field import fences, live
-        from dispatchd.geo import gridindex
-        from dispatchd.incidents import acks
+        from dispatchd.geo import gridindex, roads
+        from dispatchd.incidents import acks, dispatch
 
         gridindex.connect_signals()
         fences.connect_signals()
         live.connect_signals()
         acks.connect_signals()
+        dispatch.connect_signals()
+        roads.road_graph()  # a bad WALL_ROAD_GRAPH file stops the process at start-up with RoadGraphError

@@ -15,8 +15,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
+from dispatchd import audit
 from dispatchd.actors import SYSTEM, Actor
 from dispatchd.errors import NotAllowed, NotFound, TransitionRefused
 from dispatchd.events import publish_case, publish_on_commit
@@ -25,6 +27,10 @@ from dispatchd.field.live import live_store
 from dispatchd.field.state import LiveState
 from dispatchd.geo.distance import haversine_m
 from dispatchd.models import Case, CaseEvent, CaseStatus, DispatchOrder, OrderState, Worker
+
+# Sent (order=, now=) inside the transaction that declines or expires an offered order; an incident's own
+# orders are replaced by its receiver (dispatchd/incidents/dispatch.py), since their case is not the worker's.
+order_unanswered = Signal()
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,12 @@ def order_dict(order: DispatchOrder) -> dict[str, Any]:
     }
 
 
+def _audit(actor: Actor, state: str, order: DispatchOrder, **detail: Any) -> None:
+    """Write an order's change of state to the audit log."""
+    audit.record(actor, f"order.{state}", f"order:{order.pk}", case=order.case_id, worker=order.worker_id,
+                 attempt=order.attempt, **detail)
+
+
 def _set_busy(worker_id: int, busy: bool, case_id: int | None) -> None:
     """Mark a worker busy or free, in the database now and in the live store once committed."""
     if busy:
@@ -96,6 +108,7 @@ def _offer(case: Case, worker_id: int, attempt: int, criteria: dict[str, Any], n
         offered_at=now, expires_at=now + timedelta(seconds=setting("WALL_DISPATCH_ACCEPT_TIMEOUT_S")),
     )
     _set_busy(worker_id, True, case.id)
+    _audit(SYSTEM, "offered", order, distance_m=distance)
     publish_on_commit(f"user.{worker_id}", "dispatch.order", order_dict(order))
     return order
 
@@ -104,6 +117,7 @@ def _close_open_orders(case: Case, state: str, now: datetime) -> None:
     for order in DispatchOrder.objects.filter(case=case, state__in=[OrderState.OFFERED, OrderState.ACCEPTED]):
         if DispatchOrder.objects.filter(pk=order.pk, state=order.state).update(state=state, responded_at=now):
             _set_busy(order.worker_id, False, None)
+            _audit(SYSTEM, state, order)
             publish_on_commit(f"user.{order.worker_id}", f"dispatch.{state}", {"id": order.id, "case_id": case.id})
 
 
@@ -162,6 +176,7 @@ def accept(order_id: int, worker_id: int, actor: Actor) -> DispatchOrder:
         order = _order_for(order_id, worker_id, actor)
         _answer(order, OrderState.ACCEPTED, now, "")
         _timeline(order.case, actor, "order_accepted", "", {"order": order.id, "worker": worker_id})
+        _audit(actor, OrderState.ACCEPTED, order)
     return order
 
 
@@ -172,6 +187,7 @@ def decline(order_id: int, worker_id: int, actor: Actor, note: str = "") -> Disp
         order = _order_for(order_id, worker_id, actor)
         _answer(order, OrderState.DECLINED, now, note)
         _timeline(order.case, actor, "order_declined", note, {"order": order.id, "worker": worker_id})
+        _audit(actor, OrderState.DECLINED, order, note=note)
         _set_busy(worker_id, False, None)
         _fall_back(order, now)
     return order
@@ -179,6 +195,7 @@ def decline(order_id: int, worker_id: int, actor: Actor, note: str = "") -> Disp
 
 def _fall_back(order: DispatchOrder, now: datetime) -> DispatchOrder | None:
     """Pass the order's case to the nearest available worker not asked yet, if it still waits on this one."""
+    order_unanswered.send(sender=DispatchOrder, order=order, now=now)
     case = Case.objects.select_related("category").get(pk=order.case_id)
     if case.status != CaseStatus.DISPATCHED or case.worker_id != order.worker_id:
         return None  # someone re-dispatched or the case moved on meanwhile
@@ -198,6 +215,7 @@ def _fall_back(order: DispatchOrder, now: datetime) -> DispatchOrder | None:
     reason = "timeout" if order.state == OrderState.EXPIRED else "declined"
     data = {"from_worker": order.worker_id, "to_worker": next_id, "reason": reason, "order": order.id}
     _timeline(case, SYSTEM, "dispatch_fallback" if next_id else "dispatch_unassigned", "", data)
+    _audit(SYSTEM, "fallback" if next_id else "unassigned", order, to_worker=next_id, reason=reason)
     if next_id is None:
         return None
     return _offer(case, next_id, order.attempt + 1, criteria, now)
@@ -216,6 +234,7 @@ def check_dispatch_timeouts(now: datetime | None = None) -> int:
                 continue
             order = DispatchOrder.objects.select_related("case").get(pk=order_id)
             _set_busy(order.worker_id, False, None)
+            _audit(SYSTEM, OrderState.EXPIRED, order)
             publish_on_commit(f"user.{order.worker_id}", "dispatch.expired", {"id": order.id, "case_id": order.case_id})
             _fall_back(order, now)
             expired += 1

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dispatchd import dispatching, sla
+from dispatchd import audit, dispatching, sla
 from dispatchd.actors import Actor
 from dispatchd.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound, TransitionRefused
 from dispatchd.events import publish_case
@@ -302,6 +302,8 @@ def attach(case: Case, actor: Actor, name: str, content_type: str, file: Any) ->
             data={"attachment": attachment.id, "name": name, "content_type": content_type, "size": file.size},
         )
         Attachment.objects.filter(pk=attachment.pk).update(event=event)
+        audit.record(actor, "case.attach", f"case:{case.id}", number=case.number, attachment=attachment.id,
+                     name=name, content_type=content_type, size=file.size)
         publish_case(case, "attach")
     return attachment
 
@@ -358,5 +360,7 @@ def perform(case_id: int, name: str, actor: Actor, params: dict[str, Any] | None
             case=case, actor=actor.label, action=name, from_status=from_status,
             to_status=case.status, note=outcome.note, data=outcome.data,
         )
+        audit.record(actor, f"case.{name}", f"case:{case.id}", number=case.number, from_status=from_status,
+                     to_status=case.status, note=outcome.note, data=outcome.data)
         publish_case(case, name)
     return case

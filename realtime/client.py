@@ -24,12 +24,13 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from realtime.position_format import FORMAT
 from realtime.protocol import Close
 
 
 def position_items(batch: dict) -> list[dict]:
     """The items of a `batch` frame as dicts of every field in its `fields` (format 2, docs/protocol.md)."""
-    if batch.get("v") != 2:
+    if batch.get("v") != FORMAT:
         return list(batch.get("items") or [])
     fields = batch["fields"]
     states = batch.get("states") or []
@@ -239,10 +240,9 @@ class HubClient:
             await self._on_event(ws, message)
         elif op == "subscribed":
             await self._on_subscribed(message)
-        elif op == "batch":
-            message["items"] = position_items(message)
-            await self._messages.put(message)
         else:
+            if op == "batch":
+                message["items"] = position_items(message)
             await self._messages.put(message)
 
     async def _on_subscribed(self, message: dict) -> None:

@@ -24,6 +24,7 @@ class HubConfig:
     ops_burst: int = 60
     max_subscriptions: int = 64
     authenticator: str = "wall.auth.authenticate_token"
+    token_recheck_s: float = 30.0  # a connection opened with a token checks it again this often (revocation)
     position_sink: str = ""  # dotted path of the position ingest function; empty: ingest refused
     position_ops_per_s: float = 2.0
     position_ops_burst: int = 10

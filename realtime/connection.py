@@ -74,6 +74,7 @@ class Connection:
         self._drained = asyncio.Event()
         self._writer: asyncio.Task | None = None
         self._auth_timer: asyncio.TimerHandle | None = None
+        self._recheck: asyncio.Task | None = None
         self._beat_timer: asyncio.TimerHandle | None = None
 
     # ---- outgoing -------------------------------------------------------------------------
@@ -196,10 +197,13 @@ class Connection:
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write_loop())
         self._beat_timer = loop.call_later(self.config.heartbeat_s / 2, self._beat)
+        token = query_token(self.scope)
         try:
             if self.principal is not None:
                 self._hello()
-            elif query_token(self.scope):
+                if token:
+                    self._watch_token(token)
+            elif token:
                 self._refuse("invalid or revoked token")
             else:
                 self._auth_timer = loop.call_later(self.config.auth_timeout_s, self._refuse, "no auth frame in time")
@@ -216,6 +220,8 @@ class Connection:
         for timer in (self._auth_timer, self._beat_timer):
             if timer is not None:
                 timer.cancel()
+        if self._recheck is not None:
+            self._recheck.cancel()
         for sub in self.subs.values():
             sub.close()
         self.subs.clear()
@@ -234,6 +240,22 @@ class Connection:
                 "max_frame_bytes": self.config.max_frame_bytes,
             }
         )
+
+    def _watch_token(self, token: str) -> None:
+        """Check the connection's token again every `token_recheck_s`: a revoked token closes it (4001)."""
+        self._recheck = asyncio.get_running_loop().create_task(self._recheck_token(token))
+
+    async def _recheck_token(self, token: str) -> None:
+        while self.close_code is None:
+            await asyncio.sleep(self.config.token_recheck_s)
+            try:
+                principal = await authenticate(self.config.authenticator, token)
+            except Exception:  # the database is away: keep serving, check again next time
+                log.warning("hub: could not check a connection's token again", exc_info=True)
+                continue
+            if principal is None:
+                self._refuse("the token was revoked")
+                return
 
     def _refuse(self, detail: str) -> None:
         self.error(p.UNAUTHENTICATED, detail)
@@ -322,6 +344,7 @@ class Connection:
             self._auth_timer.cancel()
         self.principal = principal
         self._hello()
+        self._watch_token(token)
 
     async def _on_subscribe(self, request: dict) -> None:
         topic = request.get("topic")

@@ -10,6 +10,8 @@ import time
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from realtime.envelope import Event, Page, event_tail, new_epoch
 
@@ -119,8 +121,14 @@ class AsyncRedisStreams:
         self.maxlen = maxlen
         self.max_age_s = max_age_s
         self.client = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
+        # Reads have connections of their own that retry: after a Redis restart every pooled connection is
+        # dead and would fail its next command (a subscribe closed with 4011 long after Redis is back).
+        # Appends do not retry, so an append is never made twice.
+        self.reader = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, retry=Retry(ExponentialBackoff(0.5, 0.05), 2)
+        )
         self._append = self.client.register_script(_APPEND)
-        self._read = self.client.register_script(_READ)
+        self._read = self.reader.register_script(_READ)
 
     async def append_many(self, topic: str, events: list[dict]) -> int:
         """Append events to `topic`; return the offset of the last one."""
@@ -136,3 +144,4 @@ class AsyncRedisStreams:
     async def close(self) -> None:
         """Release the connections."""
         await self.client.aclose()
+        await self.reader.aclose()

@@ -52,3 +52,13 @@ def _fresh_field_state():
     live.use_store(None)
     fences.invalidate()
     gridindex.invalidate()
+
+
+@pytest.fixture
+def loopback_ice():
+    """WebRTC peers of this process offer loopback host candidates only (no STUN, no other interface)."""
+    from video.webrtc import use_ice_addresses
+
+    use_ice_addresses(["127.0.0.1"])
+    yield
+    use_ice_addresses([])

@@ -7,3 +7,8 @@ class WallConfig(AppConfig):
     name = "wall"
     verbose_name = "Command wall"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wall import logins
+
+        logins.connect_signals()

@@ -13,8 +13,9 @@ django_asgi = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from layouts.mount import DASH_PREFIXES, dash_asgi  # noqa: E402
+from layouts.mount import DASH_PREFIXES, dash_asgi, inline_script_hashes  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from wall.middleware import PageSecurityHeaders  # noqa: E402
 from wall.wsauth import TokenAuthMiddleware  # noqa: E402
 
 
@@ -36,7 +37,9 @@ class PrefixRouter:
 
 application = ProtocolTypeRouter(
     {
-        "http": PrefixRouter(django_asgi, DASH_PREFIXES, dash_asgi),
+        "http": PageSecurityHeaders(
+            PrefixRouter(django_asgi, DASH_PREFIXES, dash_asgi), (*DASH_PREFIXES, "/field/"), inline_script_hashes
+        ),
         "websocket": AllowedHostsOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

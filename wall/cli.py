@@ -28,6 +28,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dispatchd.daemon import run_daemon
     from dispatchd.demo import seed_if_empty
     from dispatchd.demo.flow import run_case_flow
+    from dispatchd.demo.roads import use_demo_roads
     from dispatchd.sensors.defaults import ensure_default_rules
     from dispatchd.sensors.mqtt import run_mqtt
     from dispatchd.sensors.simulate import run_sensor_feed
@@ -42,6 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _migrate()
     seeded = seed_if_empty(progress=lambda msg: print(f"wall demo: {msg}", flush=True))
     ensure_default_rules()
+    print(f"wall demo: nearest workers ranked by travel time over {use_demo_roads()}", flush=True)
     token = create_token("commander", "demo-commander")
     base = f"http://{args.host}:{args.port}"
 
@@ -146,6 +148,41 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_list(args: argparse.Namespace) -> int:
+    """List the API tokens (never the tokens themselves: only their prefix)."""
+    _setup()
+    from wall.models import ApiToken
+
+    tokens = ApiToken.objects.select_related("worker").order_by("id")
+    if not args.all:
+        tokens = tokens.filter(revoked_at__isnull=True)
+    print(f"{'id':>5}  {'prefix':8}  {'role':9}  {'name':24}  {'worker':8}  {'created':16}  {'last used':16}  revoked")
+    for t in tokens:
+        when = [f"{d:%Y-%m-%d %H:%M}" if d else "-" for d in (t.created_at, t.last_used_at, t.revoked_at)]
+        worker = t.worker.code if t.worker else "-"
+        print(f"{t.id:>5}  {t.prefix:8}  {t.role:9}  {t.name[:24]:24}  {worker:8}  {when[0]:16}  {when[1]:16}", when[2])
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    """Revoke the live tokens with this prefix (as `wall token list` shows it), this name, or this very token."""
+    _setup()
+    from django.db.models import Q
+
+    from wall.auth import digest_of, revoke_tokens
+    from wall.models import ApiToken
+
+    ref = args.token.strip()
+    match = Q(digest=digest_of(ref)) if ref.startswith("wt_") else Q(prefix=ref) | Q(name=ref)
+    revoked = revoke_tokens(ApiToken.objects.filter(match))
+    if not revoked:
+        print(f"wall token: no live token with prefix or name {ref[:40]!r}", file=sys.stderr)
+        return 2
+    for t in revoked:
+        print(f"revoked {t.prefix} {t.role} {t.name}")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     """Run a Django management command (migrate, createsuperuser, …)."""
     _setup()
@@ -198,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--worker", help="worker code (required for --role worker)")
     create.set_defaults(func=cmd_token)
+    listing = token_sub.add_parser("list", help="list tokens (prefix, role, name, last use)")
+    listing.add_argument("--all", action="store_true", help="revoked tokens too")
+    listing.set_defaults(func=cmd_token_list)
+    revoke = token_sub.add_parser("revoke", help="revoke tokens at once (by prefix, name or the token itself)")
+    revoke.add_argument("token", help="the prefix `wall token list` shows (after `--` if it begins with -), "
+                        "the token's name, or the token")
+    revoke.set_defaults(func=cmd_token_revoke)
 
     bench = sub.add_parser("bench", help="run a benchmark")
     bench.add_argument("name")

@@ -48,9 +48,29 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "wall.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Security (docs/operations.md "Security"). Logins go through the lockout backend; the failures it counts are
+# audit entries, shared by every process: per username within the window, and per client address.
+AUTHENTICATION_BACKENDS = ["wall.logins.LockoutBackend"]
+WALL_LOGIN_MAX_FAILURES = int(os.environ.get("WALL_LOGIN_MAX_FAILURES", 5))
+WALL_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("WALL_LOGIN_MAX_FAILURES_PER_IP", 20))
+WALL_LOGIN_WINDOW_S = _env_float("WALL_LOGIN_WINDOW_S", 15 * 60)
+WALL_LOGIN_LOCKOUT_S = _env_float("WALL_LOGIN_LOCKOUT_S", 15 * 60)
+# Cookies only over HTTPS (set when the site is served over TLS); the session cookie never reaches scripts.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("WALL_SECURE_COOKIES", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Extra Content-Security-Policy sources for the pages (space separated), e.g. a map tile server's origin is
+# added to img-src by itself from WALL_TILE_URL; these are for anything else a deployment needs.
+WALL_CSP_EXTRA_IMG_SRC = os.environ.get("WALL_CSP_EXTRA_IMG_SRC", "")
+WALL_CSP_EXTRA_CONNECT_SRC = os.environ.get("WALL_CSP_EXTRA_CONNECT_SRC", "")
 
 ROOT_URLCONF = "wall.urls"
 ASGI_APPLICATION = "wall.asgi.application"
@@ -107,6 +127,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 # Request bodies above this size are refused with 413 before they are read.
 WALL_MAX_BODY_BYTES = int(os.environ.get("WALL_MAX_BODY_BYTES", 5 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = WALL_MAX_BODY_BYTES
+# An attachment (case photo, document) may be at most this large (also bounded by WALL_MAX_BODY_BYTES).
+WALL_MAX_UPLOAD_BYTES = int(os.environ.get("WALL_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 # Duplicate suggestion: same category within this distance and time window.
 WALL_DUPLICATE_RADIUS_M = _env_float("WALL_DUPLICATE_RADIUS_M", 50.0)
 WALL_DUPLICATE_WINDOW_H = _env_float("WALL_DUPLICATE_WINDOW_H", 24.0)
@@ -119,6 +141,9 @@ WALL_DAEMON_INTERVAL_S = _env_float("WALL_DAEMON_INTERVAL_S", 2.0)
 WALL_WORKING_HOURS = os.environ.get("WALL_WORKING_HOURS", "08:30-12:00,14:00-18:00")
 # Map tiles: empty means the shipped offline basemap only.
 WALL_TILE_URL = os.environ.get("WALL_TILE_URL", "")
+# Nearest workers re-ranked by travel time over this road graph file (dispatchd/geo/roads.py); empty: straight line.
+WALL_ROAD_GRAPH = os.environ.get("WALL_ROAD_GRAPH", "")
+WALL_ROAD_ACCESS_SPEED_MPS = _env_float("WALL_ROAD_ACCESS_SPEED_MPS", 1.4)  # the leg between a point and its node
 
 # The real-time hub (realtime/): stream bounds, delivery limits, auth. See docs/protocol.md.
 WALL_HUB_STREAM_MAXLEN = int(os.environ.get("WALL_HUB_STREAM_MAXLEN", 20_000))
@@ -138,6 +163,7 @@ WALL_HUB_BATCH_PART_ITEMS = int(os.environ.get("WALL_HUB_BATCH_PART_ITEMS", 500)
 WALL_HUB_POSITION_WINDOW_BYTES = int(os.environ.get("WALL_HUB_POSITION_WINDOW_BYTES", 256 * 1024))
 # Resolves a first-frame token to a principal (or None); a dotted path so realtime stays import-free.
 WALL_HUB_AUTHENTICATOR = os.environ.get("WALL_HUB_AUTHENTICATOR", "wall.auth.authenticate_token")
+WALL_HUB_TOKEN_RECHECK_S = _env_float("WALL_HUB_TOKEN_RECHECK_S", 30.0)  # a revoked token's socket closes within
 # Position ingest from the field app over the hub (`position`/`positions` ops of a worker): the function
 # the fixes go to (the REST batch ingest's), its rate per connection, batch size and threads per process.
 WALL_HUB_POSITION_SINK = os.environ.get("WALL_HUB_POSITION_SINK", "dispatchd.ingest.store_positions")

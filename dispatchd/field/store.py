@@ -60,6 +60,13 @@ class LiveStore:
                 found.append((state, hit.distance_m))
         return found[:k]
 
+    def within(self, lat: float, lon: float, radius_m: float) -> list[tuple[LiveState, float]]:
+        """Every positioned worker within `radius_m`, nearest first, with the distance in metres."""
+        self.sync()
+        states = self._states
+        return [(state, hit.distance_m) for hit in self._index.within(lat, lon, radius_m)
+                if (state := states.get(hit.member.id)) is not None]
+
     def fence_states(self, worker_id: int) -> dict[str, FenceState]:
         """The worker's standing with each of its fences."""
         return dict(self._fences.get(worker_id, {}))

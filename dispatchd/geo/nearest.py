@@ -17,10 +17,14 @@ import math
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
-from dispatchd.geo.distance import arc_to_chord_m, chord_to_arc_m, local_frame, to_frame
+import numpy as np
+
+from dispatchd.geo.distance import EARTH_RADIUS_M, arc_to_chord_m, chord_to_arc_m, local_frame, to_frame
 
 ALL = ""  # key of the grid that holds every worker
+_XYZ = attrgetter("x", "y", "z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,3 +196,45 @@ class NearestIndex:
                 r += 1
         found = sorted((-d2, -neg_id, m) for d2, neg_id, m in heap)
         return [Hit(m, chord_to_arc_m(math.sqrt(d2))) for d2, _, m in found]
+
+    def within(self, lat: float, lon: float, radius_m: float, *, available: bool | None = None) -> list[Hit]:
+        """Every worker within `radius_m` (and of the given availability), nearest first (ties by id).
+
+        For ring queries (an incident's 3 km ring holds thousands of workers): the lock is held only to
+        gather the candidate slots, so k-nearest queries and updates wait microseconds, not the whole scan.
+        """
+        if self._frame is None or not radius_m >= 0:
+            return []
+        qx, qy, qz = to_frame(lat, lon, self._frame)
+        chord = arc_to_chord_m(radius_m)
+        limit2 = chord * chord
+        cell = self._cell
+        # |Δeast|, |Δnorth| ≤ chord: the square of cells around the query holds every answer
+        x0, x1 = math.floor((qx - chord) / cell), math.floor((qx + chord) / cell)
+        y0, y1 = math.floor((qy - chord) / cell), math.floor((qy + chord) / cell)
+        slots: list[_Slot] = []
+        with self._lock:
+            cells = self._grids[ALL].cells
+            if (x1 - x0 + 1) * (y1 - y0 + 1) > len(cells):
+                keys = [(kx, ky) for kx, ky in cells if x0 <= kx <= x1 and y0 <= ky <= y1]
+            else:
+                keys = [(kx, ky) for kx in range(x0, x1 + 1) for ky in range(y0, y1 + 1)]
+            for key in keys:
+                bucket = cells.get(key)
+                if bucket:
+                    slots.extend(bucket.values())
+        if not slots:
+            return []
+        # slots are replaced on update, never changed: reading them outside the lock is safe. The distances
+        # are computed in numpy: thousands of hits in a few milliseconds, so other threads barely wait.
+        xyz = np.array(list(map(_XYZ, slots)), dtype=float)
+        d2 = np.square(xyz - (qx, qy, qz)).sum(axis=1)
+        keep = d2 <= limit2
+        if available is not None:
+            keep &= np.fromiter((slot.member.available is available for slot in slots), bool, len(slots))
+        rows = np.flatnonzero(keep)
+        ids = np.fromiter((slots[i].member.id for i in rows), np.int64, len(rows))
+        order = rows[np.lexsort((ids, d2[rows]))]
+        arcs = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(d2[order]) / (2 * EARTH_RADIUS_M)))
+        return [Hit(slots[i].member, arc) for i, arc in zip(order.tolist(), arcs.tolist(), strict=True)]
+

@@ -22,10 +22,14 @@ def observe(batch: Any) -> None:
         moved.setdefault(fix.worker_id, []).append(fix)
     if not moved:
         return
+    # The responders still on their way are few (none in peacetime); a batch may move thousands of workers,
+    # so fetch the former and match in Python rather than send the batch's ids as a query parameter list.
     waiting = Responder.objects.select_related("incident").filter(
-        arrived_at=None, incident__state=IncidentState.DECLARED, worker_id__in=list(moved)
+        arrived_at=None, incident__state=IncidentState.DECLARED
     )
     for responder in waiting:
+        if responder.worker_id not in moved:
+            continue
         incident = responder.incident
         inner = incident.rings_m[0]
         first = next((f for f in moved[responder.worker_id]

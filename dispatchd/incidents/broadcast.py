@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from dispatchd.actors import Actor
@@ -16,12 +17,17 @@ from dispatchd.incidents.timeline import record
 from dispatchd.models import Broadcast, BroadcastReceipt
 
 
+def sent(incident_id: int) -> QuerySet[Broadcast]:
+    """The incident's broadcasts in the order sent, their receipts fetched with them (one query, not one each)."""
+    return Broadcast.objects.filter(incident_id=incident_id).prefetch_related("receipts").order_by("sent_at", "id")
+
+
 def broadcast_dict(item: Broadcast) -> dict[str, Any]:
     """The public view of a broadcast with its receipts."""
     receipts = [
         {"worker_id": r.worker_id, "distance_m": r.distance_m, "delivered_at": r.delivered_at.isoformat(),
          "read_at": r.read_at.isoformat() if r.read_at else None}
-        for r in item.receipts.order_by("distance_m", "worker_id")
+        for r in sorted(item.receipts.all(), key=lambda r: (r.distance_m, r.worker_id))  # prefetch-friendly
     ]
     return {
         "id": item.id, "incident_id": item.incident_id, "ring_m": item.ring_m, "text": item.text,

@@ -17,8 +17,7 @@ def ring_of(incident: Incident, distance_m: float) -> int | None:
 
 def workers_within(incident: Incident, radius_m: float) -> list[tuple[LiveState, float]]:
     """Every positioned worker within `radius_m` of the centre right now, nearest first, with the distance."""
-    store = live_store()
-    return store.nearest(incident.lat, incident.lon, max(1, len(store.states())), available=None, max_m=radius_m)
+    return live_store().within(incident.lat, incident.lon, radius_m)
 
 
 def _places(model, incident: Incident, fields: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -37,17 +36,13 @@ def _places(model, incident: Incident, fields: tuple[str, ...]) -> list[dict[str
 def nearby(incident: Incident) -> dict[str, list[dict[str, Any]]]:
     """Workers, cameras, sensors and resources inside the outer ring, nearest first, each with its ring."""
     hits = workers_within(incident, incident.rings_m[-1])
-    names = dict(
-        (pk, (code, name))
-        for pk, code, name in Worker.objects.filter(pk__in=[s.worker_id for s, _ in hits]).values_list(
-            "pk", "code", "name"
-        )
-    )
+    names = {pk: (code, name) for pk, code, name in Worker.objects.filter(
+        pk__in=[s.worker_id for s, _ in hits]).values_list("pk", "code", "name")}
     workers = [
-        {"worker_id": s.worker_id, "code": names.get(s.worker_id, ("", ""))[0],
-         "name": names.get(s.worker_id, ("", ""))[1], "lat": s.lat, "lon": s.lon, "status": s.status,
+        {"worker_id": s.worker_id, "code": code, "name": name, "lat": s.lat, "lon": s.lon, "status": s.status,
          "skills": sorted(s.skills), "distance_m": round(d, 1), "ring_m": ring_of(incident, d)}
         for s, d in hits
+        for code, name in [names.get(s.worker_id, ("", ""))]
     ]
     return {
         "workers": workers,

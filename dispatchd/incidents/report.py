@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import pandas as pd
+from django.db.models import Count, Q
 
 from dispatchd.incidents.command import get, incident_dict
 from dispatchd.incidents.timeline import action_dict
@@ -63,10 +64,13 @@ def report(incident_id: int) -> dict[str, Any]:
     incident = get(incident_id)
     people = responders(incident)
     table = pd.DataFrame.from_records(people, columns=["ack_s", "arrival_s", "order_state"])
+    counted = Broadcast.objects.filter(incident=incident).annotate(
+        delivered=Count("receipts"), read=Count("receipts", filter=Q(receipts__read_at__isnull=False))
+    )
     broadcasts = [
         {"id": b.id, "sent_at": b.sent_at.isoformat(), "ring_m": b.ring_m, "text": b.text,
-         "delivered": b.receipts.count(), "read": b.receipts.exclude(read_at=None).count()}
-        for b in Broadcast.objects.filter(incident=incident).order_by("sent_at", "id")
+         "delivered": b.delivered, "read": b.read}
+        for b in counted.order_by("sent_at", "id")
     ]
     end = incident.stood_down_at
     return {
@@ -120,4 +124,39 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for title, frame in _frames(data).items():
             frame.to_excel(writer, index=False, sheet_name=title)
+    return buffer.getvalue()
+
+
+def to_pdf(data: dict[str, Any]) -> bytes:
+    """A printable PDF (A4 landscape): the summary, then the timeline, responders and broadcasts as tables.
+
+    Chinese text uses the PDF standard CID font STSong-Light, which every PDF reader carries: no font file ships.
+    """
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    title = ParagraphStyle("title", fontName="STSong-Light", fontSize=16, leading=22)
+    heading = ParagraphStyle("heading", fontName="STSong-Light", fontSize=12, leading=18, spaceBefore=8)
+    cell = ParagraphStyle("cell", fontName="STSong-Light", fontSize=8, leading=10)
+    story: list[Any] = [Paragraph(f"事件报告：{data['incident']['title']}", title), Spacer(1, 4 * mm)]
+    for name, frame in _frames(data).items():
+        story.append(Paragraph(name, heading))
+        rows = [list(frame.columns)] + frame.astype(object).where(frame.notna(), "").values.tolist()
+        table = Table([[Paragraph(str(value), cell) for value in row] for row in rows], repeatRows=1)
+        table.setStyle(TableStyle([
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dfe6f0")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]))
+        story.append(table)
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=landscape(A4), title=f"incident {data['incident']['id']} report",
+                      leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm).build(story)
     return buffer.getvalue()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
+from dispatchd import audit
 from dispatchd.events import publish_on_commit
 from dispatchd.models import Incident, IncidentAction
-
-audit = logging.getLogger("dispatchd.audit")
 
 
 def topic(incident: Incident | int) -> str:
@@ -35,6 +33,6 @@ def record(
     action = IncidentAction.objects.create(
         incident=incident, at=at or timezone.now(), actor=actor, kind=kind, text=text[:500], data=data or {}
     )
-    audit.info("incident %s: %s %s %s %s", incident.pk, actor, kind, text[:200], action.data)
+    audit.record(actor, f"incident.{kind}", f"incident:{incident.pk}", text=action.text, data=action.data)
     publish_on_commit(topic(incident), "incident.action", action_dict(action))
     return action

@@ -1,5 +1,6 @@
 """Models of the dispatch domain, one module per concept."""
 
+from dispatchd.models.audit import AuditEntry
 from dispatchd.models.cases import Attachment, Case, CaseCounter, CaseEvent, CaseStatus
 from dispatchd.models.catalog import Category, Holiday, Severity, TimingMode
 from dispatchd.models.devices import Alarm, Camera, PositionFix, Sensor, SensorReading
@@ -23,6 +24,7 @@ __all__ = [
     "Alarm",
     "AlarmRule",
     "Attachment",
+    "AuditEntry",
     "Broadcast",
     "BroadcastReceipt",
     "Camera",

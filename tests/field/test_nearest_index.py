@@ -43,6 +43,16 @@ def assert_same(got, ranked, k):
         assert abs(passing[hit.member.id] - d) <= 1e-6 * max(1.0, d)
 
 
+def indexed(rows, cell_m: float) -> tuple[NearestIndex, dict[int, Member]]:
+    """An index holding the generated rows (offsets from ORIGIN), and the members by id for the oracle."""
+    index = NearestIndex(ORIGIN, cell_m=cell_m)
+    members = {}
+    for i, (dlat, dlon, skills, dept, avail) in enumerate(rows, start=1):
+        members[i] = Member(i, ORIGIN[0] + dlat, ORIGIN[1] + dlon, skills, dept, avail)
+        index.upsert(members[i])
+    return index, members
+
+
 members_st = st.lists(
     st.builds(
         lambda dlat, dlon, skills, dept, avail: (dlat, dlon, frozenset(skills), dept, avail),
@@ -69,11 +79,7 @@ members_st = st.lists(
     cell_m=st.sampled_from([50.0, 250.0, 2000.0]),
 )
 def test_nearest_with_filters_matches_brute_force(rows, query, k, skill, department, available, max_m, cell_m):
-    index = NearestIndex(ORIGIN, cell_m=cell_m)
-    members = {}
-    for i, (dlat, dlon, skills, dept, avail) in enumerate(rows, start=1):
-        members[i] = Member(i, ORIGIN[0] + dlat, ORIGIN[1] + dlon, skills, dept, avail)
-        index.upsert(members[i])
+    index, members = indexed(rows, cell_m)
     lat, lon = ORIGIN[0] + query[0], ORIGIN[1] + query[1]
     got = index.nearest(lat, lon, k, skill=skill, department=department, available=available, max_m=max_m)
     assert_same(got, brute_force(members, lat, lon, skill, department, available, max_m), k)
@@ -167,3 +173,19 @@ def test_dense_random_city_matches_brute_force_for_many_queries():
         department = rng.choice((None, 1, 2, 3))
         got = index.nearest(lat, lon, k, skill=skill, department=department)
         assert_same(got, brute_force(members, lat, lon, skill, department), k)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=members_st,
+    query=st.tuples(st.floats(-0.3, 0.3), st.floats(-0.3, 0.3)),
+    available=st.sampled_from([True, False, None]),
+    radius_m=st.floats(0, 40_000),
+    cell_m=st.sampled_from([50.0, 250.0, 2000.0]),
+)
+def test_within_a_radius_matches_brute_force(rows, query, available, radius_m, cell_m):
+    index, members = indexed(rows, cell_m)
+    lat, lon = ORIGIN[0] + query[0], ORIGIN[1] + query[1]
+    got = index.within(lat, lon, radius_m, available=available)
+    ranked = brute_force(members, lat, lon, available=available, max_m=radius_m)
+    assert_same(got, ranked, len(ranked))

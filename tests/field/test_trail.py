@@ -30,3 +30,19 @@ def test_the_trail_query_returns_the_range_in_time_order_downsampled(city, clock
     times = [datetime.fromisoformat(r["at"]) for r in rows]
     assert (times[0], times[-1]) == (items[10]["at"], items[189]["at"])
     assert times == sorted(times)
+
+
+def test_the_trail_writer_stores_every_field_once_and_skips_keys_already_stored(city, clock):
+    from dispatchd.field.state import Fix
+    from dispatchd.field.trail import write
+    from dispatchd.models import PositionFix
+
+    w0, w1 = city.workers[:2]
+    fixes = [Fix(w.id, 22.7 + i * 1e-5, 114.3, clock.now - timedelta(seconds=i), accuracy_m=5.0 if i % 2 else None,
+                 speed_mps=1.5, heading=None if i % 3 else 90.0) for i in range(50) for w in (w0, w1)]
+    write(fixes)
+    write(fixes[40:] + [Fix(w0.id, 1.0, 2.0, clock.now)])  # repeats are skipped, the stored row is kept
+    assert PositionFix.objects.count() == 100
+    stored = {(p.worker_id, p.at): (p.lat, p.lon, p.accuracy_m, p.speed_mps, p.heading)
+              for p in PositionFix.objects.all()}
+    assert stored == {(f.worker_id, f.at): (f.lat, f.lon, f.accuracy_m, f.speed_mps, f.heading) for f in fixes}

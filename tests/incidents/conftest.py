@@ -11,7 +11,6 @@ import pytest
 from dispatchd.field import pipeline
 from dispatchd.field.live import use_store
 from dispatchd.field.store import MemoryStore
-from dispatchd.incidents import arrivals
 from dispatchd.models import Camera, Resource, Sensor
 from tests.api.conftest import ApiClient
 from tests.dispatchd.helpers import clock, events  # noqa: F401 - fixtures
@@ -28,12 +27,6 @@ def fresh_store() -> Iterator[MemoryStore]:
     use_store(store)
     yield store
     use_store(None)
-
-
-@pytest.fixture(autouse=True)
-def arrival_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The position pipeline with the arrival handler at its end (the one-line change of pipeline.CHAIN)."""
-    monkeypatch.setattr(pipeline, "CHAIN", (*pipeline.CHAIN, arrivals.observe))
 
 
 @pytest.fixture

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
+import re
+import zlib
 
 import openpyxl
 
@@ -83,3 +87,25 @@ def test_stand_down_then_report_as_json_csv_and_excel(city, scene, api_as):
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert book.sheetnames == ["概况", "时间线", "出动人员", "广播"]
     assert book["出动人员"].max_row == 2  # header + the one worker dispatched
+    pdf = commander.get(f"{base}/report", {"format": "pdf"})
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    assert f'incident-{incident["id"]}-report.pdf' in pdf["Content-Disposition"]
+    assert f"事件报告：{incident['title']}" in pdf_text(pdf.content)
+
+
+def pdf_text(document: bytes) -> str:
+    """The text a PDF shows: its content streams decoded (ASCII85, then Flate, as reportlab writes them) and
+    the literal strings of their text operators read as UCS-2 big-endian (the CID font's encoding)."""
+    shown = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", document, re.S):
+        data = raw.strip()
+        if data.endswith(b"~>"):
+            data = base64.a85decode(data[:-2].replace(b"\n", b""))
+        with contextlib.suppress(zlib.error):
+            data = zlib.decompress(data)
+        for literal in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", data, re.S):
+            unescaped = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1].isdigit() else m[1],
+                               literal)
+            if len(unescaped) % 2 == 0:
+                shown.append(unescaped.decode("utf-16-be", "replace"))
+    return "".join(shown)

@@ -88,8 +88,29 @@ def test_acknowledgements_of_the_orders_reach_the_incident_timeline(city, scene,
     with events.committing():
         dispatching.accept(first["id"], first["worker_id"], city.worker_actor(0))
         dispatching.decline(second["id"], second["worker_id"], city.worker_actor(1), "在处置别的案件")
-    acks = [a["data"] for a in events.data("incident.action", f"incident.{incident.id}")]
+    acks = [a["data"] for a in events.data("incident.action", f"incident.{incident.id}") if a["kind"] == "ack"]
     assert [(a["worker_id"], a["accepted"]) for a in acks] == [(first["worker_id"], True), (second["worker_id"], False)]
+
+
+def test_a_declined_or_expired_incident_order_passes_to_the_next_nearest_worker(city, scene, events, clock):
+    incident = declare(city, events)
+    w = city.workers
+    with events.committing():
+        first, second = dispatch_nearest(incident.id, 2, city.commander)
+    with events.committing():
+        dispatching.decline(first["id"], first["worker_id"], city.worker_actor(0), "车辆故障")
+    offered = DispatchOrder.objects.filter(case=incident.case, state=OrderState.OFFERED)
+    assert sorted(offered.values_list("worker_id", flat=True)) == [w[1].id, w[2].id]  # w[2] replaces w[0]
+    assert len(events.data("dispatch.order", f"user.{w[2].id}")) == 1
+
+    with events.committing():
+        assert dispatching.check_dispatch_timeouts(clock.now + timedelta(hours=1)) == 2  # w[1] and w[2] time out
+    assert sorted(DispatchOrder.objects.filter(case=incident.case, state=OrderState.OFFERED)
+                  .values_list("worker_id", flat=True)) == [w[3].id, w[4].id]
+    fallbacks = [a for a in incident.actions.filter(kind="dispatch") if "replaces" in a.data]
+    assert [(a.data["replaces"]["worker_id"], a.data["reason"], a.data["orders"][0]["worker_id"]) for a in fallbacks] \
+        == [(w[0].id, "declined", w[2].id), (w[1].id, "timeout", w[3].id), (w[2].id, "timeout", w[4].id)]
+    assert incident.responders.count() == 5
 
 
 def test_broadcast_reaches_exactly_the_workers_inside_the_ring(city, scene, events):

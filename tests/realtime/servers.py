@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bench import procs
+from bench.procs import free_port, memory_mb, stop_process, wait_port
+
+__all__ = ["ROOT", "WALL", "RedisServer", "WallServer", "free_port", "prepare_data_dir", "wait_port"]
 
 ROOT = Path(__file__).resolve().parents[2]
 WALL = str(ROOT / ".venv" / "bin" / "wall")
@@ -28,27 +30,6 @@ tokens["worker_id"] = workers[0].id
 tokens["other_worker_id"] = workers[1].id
 print(json.dumps(tokens))
 """
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Wait until something accepts connections on `port`; fail if `proc` dies first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {port} after {timeout} s")
 
 
 def prepare_data_dir(path: Path) -> dict:
@@ -102,68 +83,20 @@ class WallServer:
 
     def stop(self) -> None:
         """Stop the process (gently, then not)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        stop_process(self.proc, 5)
 
     def rss_mb(self) -> float:
         """Resident memory of the process in MiB."""
         assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        return memory_mb(self.proc.pid)
 
 
-class RedisServer:
-    """A private redis-server on a free port, so a test may restart it (never the shared one)."""
+class RedisServer(procs.RedisServer):
+    """A private redis-server for a hub test: append-only (fsync always), so a restart keeps every accepted write."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        """Its URL (database 0: the whole instance is this test's)."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        """Start with an fsync-always append-only file, so a restart keeps every accepted write."""
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is required"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.workdir),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_port(self.port, self.proc)
-        return self
+        super().__init__(workdir, persistent=True)
 
     def start_on_same_port(self) -> RedisServer:
         """Start again after stop(): it reloads its append-only file."""
         return self.start()
-
-    def stop(self) -> None:
-        """Stop the server."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)

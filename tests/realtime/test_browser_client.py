@@ -8,21 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS
 from realtime.redis_streams import RedisStreams
 from tests.realtime.servers import WallServer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Collects what the page's shared client (window.wallHub) hands to the page.
 COLLECT = "window.hubMessages = []; window.addEventListener('wallhub:message', e => window.hubMessages.push(e.detail));"
 STATUS = "document.getElementById('hub-status') && document.getElementById('hub-status').dataset.status"
@@ -56,17 +47,17 @@ def test_the_page_goes_live_receives_events_and_resumes_without_a_gap_after_a_se
             page = browser.new_page()
             page.add_init_script(COLLECT)
             page.goto(f"http://127.0.0.1:{restartable.port}/wall/?token={tokens['wall']}")
-            page.wait_for_function(f"{STATUS} === 'live'", timeout=20_000)
+            page.wait_for_function(f"() => {STATUS} === 'live'", timeout=20_000)
             page.evaluate("t => window.wallHub.subscribe(t)", topic)
             page.wait_for_function(f"t => ({REPLIES})(t).length === 1", arg=topic)
             _publish(producer, topic, range(1, 3))
             page.wait_for_function(f"t => ({OFFSETS})(t).length === 2", arg=topic, timeout=10_000)
 
             restartable.kill()
-            page.wait_for_function(f"{STATUS} !== 'live'", timeout=10_000)
+            page.wait_for_function(f"() => {STATUS} !== 'live'", timeout=10_000)
             _publish(producer, topic, range(3, 6))  # while the page is offline
             restartable.start()
-            page.wait_for_function(f"{STATUS} === 'live'", timeout=30_000)
+            page.wait_for_function(f"() => {STATUS} === 'live'", timeout=30_000)
             _publish(producer, topic, range(6, 8))
             page.wait_for_function(f"t => ({OFFSETS})(t).length >= 7", arg=topic, timeout=20_000)
 
@@ -93,8 +84,8 @@ def test_the_page_decodes_position_batches_part_by_part_onto_the_map(
             page = browser.new_page()
             page.add_init_script(COLLECT)
             page.goto(f"http://127.0.0.1:{server.port}/wall/?token={tokens['wall']}")
-            page.wait_for_function(f"{STATUS} === 'live'", timeout=20_000)
-            page.wait_for_function("window.wallPage && window.wallPage.layers && window.wallPage.layers.workers")
+            page.wait_for_function(f"() => {STATUS} === 'live'", timeout=20_000)
+            page.wait_for_function("() => window.wallPage && window.wallPage.layers && window.wallPage.layers.workers")
             producer.append_many("positions", [
                 {"type": "position", "data": {"worker_id": first + i, "lat": 22.7 + i / 1e5, "lon": 114.3,
                                               "at": now, "state": "busy"}}

@@ -7,14 +7,25 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
+from ninja.utils import check_csrf
 
 from dispatchd.errors import DomainError, NotAllowed
 from wall.auth import Principal, authenticate_token, principal_from_user
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+class CsrfFailed(NotAllowed):
+    """A session-authenticated write without a valid CSRF token."""
+
+    code = "csrf_failed"
 
 
 class BearerOrSession(HttpBearer):
     """Accept `Authorization: Bearer <token>` or a logged-in Django session; optionally only some roles.
 
+    A write authenticated by the session cookie needs Django's CSRF token (X-CSRFToken header), else 403:
+    a browser sends the cookie with a forged cross-site request too, but never a bearer header.
     With `roles`, a caller of another role gets 403 before the request is even validated.
     """
 
@@ -29,6 +40,10 @@ class BearerOrSession(HttpBearer):
         else:
             principal = principal_from_user(getattr(request, "user", None))
             if principal is not None:
+                if request.method not in SAFE_METHODS and check_csrf(request) is not None:
+                    raise CsrfFailed(
+                        "CSRF token missing or incorrect: send the csrftoken cookie's value as X-CSRFToken"
+                    )
                 request.principal = principal
         if principal is not None and self.roles is not None and principal.role not in self.roles:
             raise NotAllowed(f"role {principal.role} may not do this (needs one of: {', '.join(self.roles)})")

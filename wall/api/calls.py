@@ -8,6 +8,7 @@ runs elsewhere (a production `web` process) the request is forwarded to the `sip
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -18,7 +19,7 @@ from dispatchd.errors import DomainError, NotFound
 from dispatchd.models import Camera, Case, Department, Worker
 from video.calls import service
 from video.calls.model import Caller, CallError, Kind
-from video.calls.sessions import Invitee
+from video.calls.sessions import CallManager, CallSession, Invitee
 from video.gb28181.relay import NotPlayable
 from wall.api.base import api
 from wall.api.cameras import _forward as forward_to_media
@@ -103,12 +104,14 @@ def _caller(request: HttpRequest) -> Caller:
 
 
 async def _invitees(items: list[InviteeIn]) -> list[Invitee]:
+    """The invitees with their names (one query per kind); 404 for the first one that does not exist."""
+    worker_ids = [item.worker_id for item in items if item.worker_id is not None]
+    department_ids = [item.department_id for item in items if item.department_id is not None]
+    workers = await Worker.objects.only("name").ain_bulk(worker_ids) if worker_ids else {}
+    departments = await Department.objects.only("name").ain_bulk(department_ids) if department_ids else {}
     invitees = []
     for item in items:
-        if item.worker_id is not None:
-            row = await Worker.objects.filter(pk=item.worker_id).only("name").afirst()
-        else:
-            row = await Department.objects.filter(pk=item.department_id).only("name").afirst()
+        row = workers.get(item.worker_id) if item.worker_id is not None else departments.get(item.department_id)
         if row is None:
             raise NotFound(f"no worker {item.worker_id}" if item.worker_id else f"no department {item.department_id}")
         invitees.append(Invitee(item.worker_id, item.department_id, row.name))
@@ -124,6 +127,15 @@ async def _run(request: HttpRequest, operation) -> Any:
         return await operation(service.current(), caller)
     except (CallError, NotPlayable) as exc:
         raise CallRefused(exc) from exc
+
+
+async def _change(request: HttpRequest, call_id: str, method: Callable[..., Awaitable[CallSession]], *args: Any) -> Any:
+    """Run `method(manager, call_id, caller, *args)` like _run, answering with the state of the call it returns."""
+
+    async def run(manager: CallManager, caller: Caller) -> Body:
+        return (await method(manager, call_id[:40], caller, *args)).describe()
+
+    return await _run(request, run)
 
 
 def _joined(answer: Body, session) -> Body:
@@ -196,26 +208,17 @@ async def accept(request: HttpRequest, call_id: str, body: OfferIn) -> Any:
 
 @router.post("/calls/{call_id}/decline", response=Body, summary="Decline an invitation (or say busy)")
 async def decline(request: HttpRequest, call_id: str, body: DeclineIn) -> Any:
-    async def run(manager, caller):
-        return (await manager.decline(call_id[:40], caller, body.reason, body.participant)).describe()
-
-    return await _run(request, run)
+    return await _change(request, call_id, CallManager.decline, body.reason, body.participant)
 
 
 @router.post("/calls/{call_id}/hangup", response=Body, summary="Leave (a commander may end it for everyone)")
 async def hangup(request: HttpRequest, call_id: str, body: HangupIn) -> Any:
-    async def run(manager, caller):
-        return (await manager.hangup(call_id[:40], caller, body.all)).describe()
-
-    return await _run(request, run)
+    return await _change(request, call_id, CallManager.hangup, body.all)
 
 
 @router.post("/calls/{call_id}/mute", response=Body, summary="Mute or unmute one's own audio/video")
 async def mute(request: HttpRequest, call_id: str, body: MuteIn) -> Any:
-    async def run(manager, caller):
-        return (await manager.mute(call_id[:40], caller, body.audio, body.video)).describe()
-
-    return await _run(request, run)
+    return await _change(request, call_id, CallManager.mute, body.audio, body.video)
 
 
 @router.post("/calls/{call_id}/reconnect", response=Body, summary="Replace one's connection after a network change")
@@ -231,11 +234,7 @@ async def reconnect(request: HttpRequest, call_id: str, body: OfferIn) -> Any:
 async def invite(request: HttpRequest, call_id: str, body: InviteIn) -> Any:
     require(request, *COMMANDERS)
     invitees = await _invitees(body.invite)
-
-    async def run(manager, caller):
-        return (await manager.invite(call_id[:40], caller, invitees)).describe()
-
-    return await _run(request, run)
+    return await _change(request, call_id, CallManager.invite, invitees)
 
 
 @router.post("/calls/{call_id}/cameras", response={201: Body}, summary="Add a relay camera to a session")
@@ -256,21 +255,13 @@ async def add_camera(request: HttpRequest, call_id: str, body: CameraIn) -> Any:
 @router.delete("/calls/{call_id}/participants/{participant}", response=Body, summary="Take a participant out")
 async def remove(request: HttpRequest, call_id: str, participant: str) -> Any:
     require(request, *COMMANDERS)
-
-    async def run(manager, caller):
-        return (await manager.remove(call_id[:40], caller, participant[:40])).describe()
-
-    return await _run(request, run)
+    return await _change(request, call_id, CallManager.remove, participant[:40])
 
 
 @router.post("/calls/{call_id}/record", response=Body, summary="Start or stop recording every track")
 async def record(request: HttpRequest, call_id: str, body: RecordIn) -> Any:
     require(request, *COMMANDERS)
-
-    async def run(manager, caller):
-        return (await manager.record(call_id[:40], caller, body.on)).describe()
-
-    return await _run(request, run)
+    return await _change(request, call_id, CallManager.record, body.on)
 
 
 api.add_router("/", router)

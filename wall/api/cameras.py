@@ -62,7 +62,8 @@ async def _camera(camera_id: int) -> Camera:
 
 async def _forward(request: HttpRequest) -> HttpResponse:
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
-    headers["Content-Type"] = "application/json"
+    if request.body:  # an empty body stays empty: the sip process then parses it as this process did
+        headers["Content-Type"] = "application/json"
     try:
         status, body = await service.forward(request.method or "POST", request.get_full_path(), request.body, headers)
     except service.RelayRefused as exc:

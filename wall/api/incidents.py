@@ -14,7 +14,7 @@ from dispatchd.incidents import report as reports
 from dispatchd.incidents.dispatch import MAX_N, dispatch_nearest
 from dispatchd.incidents.nearby import nearby as nearby_of
 from dispatchd.incidents.timeline import action_dict
-from dispatchd.models import Broadcast, Incident, IncidentLevel, IncidentState
+from dispatchd.models import Incident, IncidentLevel, IncidentState
 from wall.api.base import BearerOrSession, api
 from wall.api.roles import COMMANDERS, READERS, require
 from wall.api.schemas import Id, Lat, Lon, Strict, Text
@@ -178,7 +178,7 @@ def detail(request: HttpRequest, incident_id: Id):
         **command.incident_dict(incident),
         "actions": [action_dict(a) for a in incident.actions.order_by("at", "id")],
         "responders": reports.responders(incident),
-        "broadcasts": [broadcasts.broadcast_dict(b) for b in incident.broadcasts.order_by("sent_at", "id")],
+        "broadcasts": [broadcasts.broadcast_dict(b) for b in broadcasts.sent(incident.id)],
     }
 
 
@@ -206,7 +206,7 @@ def broadcast(request: HttpRequest, incident_id: Id, body: BroadcastIn):
             summary="Broadcasts of an incident (a worker sees only those sent to it)")
 def broadcast_list(request: HttpRequest, incident_id: Id):
     actor = require(request, *READERS)
-    query = Broadcast.objects.filter(incident=command.get(incident_id)).order_by("sent_at", "id")
+    query = broadcasts.sent(command.get(incident_id).id)
     if actor.role == "worker":
         query = query.filter(receipts__worker_id=actor.worker_id or 0)
     items = [broadcasts.broadcast_dict(b) for b in query]
@@ -239,13 +239,15 @@ def stand_down(request: HttpRequest, incident_id: Id, body: StandDownIn | None =
 
 
 @router.get("/incidents/{incident_id}/report", auth=VIEWERS,
-            summary="The incident report: JSON, or format=csv|xlsx for a file")
-def report(request: HttpRequest, incident_id: Id, format: Literal["json", "csv", "xlsx"] = "json"):
+            summary="The incident report: JSON, or format=csv|xlsx|pdf for a file")
+def report(request: HttpRequest, incident_id: Id, format: Literal["json", "csv", "xlsx", "pdf"] = "json"):
     data = reports.report(incident_id)
     if format == "json":
         return data
     if format == "csv":
         body, kind = reports.to_csv(data), "text/csv; charset=utf-8"
+    elif format == "pdf":
+        body, kind = reports.to_pdf(data), "application/pdf"
     else:
         body, kind = reports.to_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = HttpResponse(body, content_type=kind)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from ninja.files import UploadedFile
 
 from dispatchd.errors import InvalidInput, TooLarge
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES: int = settings.WALL_MAX_UPLOAD_BYTES
 
 # Declared type → test of the file's first bytes, so that a page cannot be stored as a "photo".
 SIGNATURES: dict[str, Callable[[bytes], bool]] = {

@@ -16,6 +16,7 @@ from dispatchd.errors import InvalidInput, NotAllowed, NotFound
 from dispatchd.field.live import current_state, ensure_known, live_store
 from dispatchd.field.patrol import patrol_day
 from dispatchd.field.state import OFF_DUTY, ON_DUTY
+from dispatchd.geo.roads import road_graph
 from dispatchd.models import DispatchOrder, Geofence, Worker
 from wall.api.base import BearerOrSession, api
 from wall.api.roles import COMMANDERS, READERS, require
@@ -45,7 +46,13 @@ class NearestOut(Schema):
     department_id: int | None
     grid_id: int | None
     distance_m: float
-    eta_s: float
+    eta_s: float = Field(description="by road when ranked_by is road and the worker is reachable, else straight line")
+    route_m: float | None = Field(description="length of the road route (null: straight-line ranking or unreachable)")
+    ranked_by: str = Field(description="road (travel time over the configured road graph) or straight_line")
+    reachable: bool | None = Field(description="false: no road route from the worker (ranked last); null: no graph")
+
+
+POOL_FACTOR = 4  # the road ranking re-orders this many times k straight-line nearest workers
 
 
 @router.get(
@@ -55,8 +62,9 @@ class NearestOut(Schema):
     auth=BearerOrSession(roles=("wall", *COMMANDERS)),
 )
 def nearest(request: HttpRequest, q: Query[NearestQuery]):
+    graph = road_graph()
     found = dispatching.recommend(
-        q.lat, q.lon, q.k, skill=q.skill, department=q.department,
+        q.lat, q.lon, q.k * POOL_FACTOR if graph else q.k, skill=q.skill, department=q.department,
         available=True if q.available else None, max_km=q.max_km,
     )
     names = dict(
@@ -65,10 +73,23 @@ def nearest(request: HttpRequest, q: Query[NearestQuery]):
             "pk", "code", "name"
         )
     )
-    out = []
-    for rec in found:
+
+    def row(rec: dispatching.Recommendation, **extra) -> dict:
         code, name = names.get(rec.state.worker_id, ("", ""))
-        out.append({**rec.to_dict(), "code": code, "name": name})
+        return {**rec.to_dict(), "code": code, "name": name, **extra}
+
+    if graph is None:
+        return [row(rec, route_m=None, ranked_by="straight_line", reachable=None) for rec in found]
+    ranks = graph.rank(q.lat, q.lon, [(r.state.lat, r.state.lon) for r in found],
+                       [r.state.worker_id for r in found], q.k)
+    out = []
+    for rank in ranks:
+        rec = found[rank.index]
+        if rank.eta_s is None:
+            out.append(row(rec, route_m=None, ranked_by="road", reachable=False))
+        else:
+            out.append(row(rec, eta_s=round(rank.eta_s, 1), route_m=round(rank.route_m, 1), ranked_by="road",
+                           reachable=True))
     return out
 
 
