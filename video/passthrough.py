@@ -182,6 +182,7 @@ class PassthroughTrack(MediaStreamTrack):
             await self._wakeup.wait()
         unit, burst = self._queue.popleft()
         packet = av.Packet(unit.data)
+        packet.is_keyframe = unit.keyframe  # for readers of the track that forward it on (a camera in a call)
         packet.pts = self._clock.next(unit, burst)
         packet.time_base = self.time_base
         self.stats.frames_out += 1

@@ -21,6 +21,12 @@ class OfferError(ValueError):
     """An SDP offer that cannot be answered (malformed, too big, no video, no H.264)."""
 
 
+def check_offer(offer_sdp: object) -> None:
+    """Refuse anything but a non-empty SDP string of at most 64 KiB (OfferError)."""
+    if not isinstance(offer_sdp, str) or not offer_sdp.strip() or len(offer_sdp) > MAX_SDP:
+        raise OfferError("the offer must be a non-empty SDP string of at most 64 KiB")
+
+
 def use_ice_addresses(addresses: list[str]) -> None:
     """Offer only these local addresses as ICE host candidates (empty: every interface, aioice's default)."""
     original = getattr(aioice.ice.get_host_addresses, "original", aioice.ice.get_host_addresses)
@@ -56,8 +62,7 @@ def forward_keyframe_requests(sender: RTCRtpSender, track: PassthroughTrack) -> 
 
 async def answer_offer(pc: RTCPeerConnection, offer_sdp: str, track: PassthroughTrack) -> str:
     """Attach `track` send-only, H.264 only, to `pc`, apply the offer and return the answer SDP."""
-    if not isinstance(offer_sdp, str) or not offer_sdp.strip() or len(offer_sdp) > MAX_SDP:
-        raise OfferError("the offer must be a non-empty SDP string of at most 64 KiB")
+    check_offer(offer_sdp)
     transceiver = pc.addTransceiver(track, direction="sendonly")
     transceiver.setCodecPreferences(h264_preferences())
     forward_keyframe_requests(transceiver.sender, track)

@@ -10,7 +10,6 @@ import pytest
 from video.calls.config import CallSettings
 from video.calls.model import Caller
 from video.calls.sessions import CallManager
-from video.webrtc import use_ice_addresses
 
 COMMANDER = Caller("commander:duty", "commander", "Duty commander")
 SECOND = Caller("commander:dept", "commander", "Water department desk")
@@ -37,10 +36,8 @@ class Published:
 
 
 @pytest.fixture(autouse=True)
-def loopback_ice():
-    use_ice_addresses(["127.0.0.1"])
-    yield
-    use_ice_addresses([])
+def _loopback(loopback_ice) -> None:
+    """Every call test's peers use loopback ICE (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -19,15 +20,13 @@ from video.gb28181.relay import RelaySettings
 from video.gb28181.settings import GbSettings
 from video.gb28181.simulator.camera import CameraConfig, SimulatedCamera
 from video.gb28181.tasks import BackgroundTasks
-from video.webrtc import use_ice_addresses
 from wall.auth import create_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-async def gb(monkeypatch):
-    use_ice_addresses(["127.0.0.1"])
+async def gb(monkeypatch, loopback_ice):
     gb_settings = GbSettings(sip_port=0, password=PASSWORD, keepalive_interval=0.2, sip_t1=0.05, catalog_timeout=1.0)
     tasks = BackgroundTasks()
     svc = service.GbService(gb_settings, RelaySettings(grace=0.2, codec_timeout=3.0),
@@ -36,9 +35,16 @@ async def gb(monkeypatch):
     await svc.start()
     monkeypatch.setattr(service, "_current", svc)
     yield svc
-    await svc.close()
-    await tasks.cancel_all()
-    use_ice_addresses([])
+    await bounded(svc.close(), "closing the GB service")
+    await bounded(tasks.cancel_all(), "cancelling the stream recorder's tasks")
+
+
+async def bounded(cleanup, what: str, seconds: float = 15.0) -> None:
+    """Run a teardown step, but never for ever: a teardown hang (seen once in a full run) warns instead."""
+    try:
+        await asyncio.wait_for(cleanup, seconds)
+    except TimeoutError:
+        warnings.warn(f"teardown: {what} did not finish within {seconds:g} s", stacklevel=2)
 
 
 @pytest.fixture
@@ -57,7 +63,7 @@ async def cameras(gb):
 
     yield start
     for camera in started:
-        await camera.stop()
+        await bounded(camera.stop(), f"stopping camera {camera.config.device_id}")
 
 
 class BearerClient:

@@ -8,14 +8,8 @@ from tests.gb28181.conftest import eventually
 from tests.gb28181.webrtc_client import WebRtcViewer
 from video.gb28181.relay import NotPlayable, Relay, RelaySettings, StreamState
 from video.gb28181.viewers import ViewerSessions
-from video.webrtc import use_ice_addresses
 
-
-@pytest.fixture(autouse=True)
-def loopback_ice():
-    use_ice_addresses(["127.0.0.1"])
-    yield
-    use_ice_addresses([])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 @pytest.fixture

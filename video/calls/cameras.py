@@ -10,7 +10,7 @@ from collections.abc import Callable
 from aiortc.mediastreams import MediaStreamError
 
 from video.calls.forwarding import Source
-from video.calls.media import H264, is_keyframe
+from video.calls.media import H264
 from video.gb28181.relay import CameraStream, Relay
 from video.passthrough import EncodedUnit, PassthroughTrack
 
@@ -35,8 +35,7 @@ class CameraFeed:
         with contextlib.suppress(MediaStreamError):
             while True:
                 packet = await self.track.recv()
-                data = bytes(packet)
-                self.source.push(H264, EncodedUnit(data, is_keyframe(H264, data), packet.pts, time.monotonic()))
+                self.source.push(H264, EncodedUnit(bytes(packet), packet.is_keyframe, packet.pts, time.monotonic()))
 
     def when_ended(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the camera stream ends (or the feed is closed)."""

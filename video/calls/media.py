@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from video.gb28181.h264 import NAL_IDR, NAL_PPS, NAL_SPS, START_CODE
+from video.gb28181.h264 import NAL_IDR, NAL_PPS, NAL_SPS, START_CODE, nal_type, split_annexb
 from video.webrtc import H264, RTX, h264_preferences
 
 VP8 = "video/vp8"
@@ -22,10 +22,7 @@ FU_A, STAP_A = 28, 24
 
 def video_preferences() -> list[RTCRtpCodecCapability]:
     """H.264 first (forwarded as it is by every browser), then VP8, then RTX."""
-    h264 = [c for c in h264_preferences() if c.mimeType.lower() == H264]
-    codecs = RTCRtpSender.getCapabilities("video").codecs
-    vp8 = [c for c in codecs if c.mimeType.lower() == VP8]
-    return h264 + vp8 + [c for c in codecs if c.mimeType.lower() == RTX]
+    return [c for c in h264_preferences() if c.mimeType.lower() == H264] + only(VP8)
 
 
 def only(mime_type: str, kind: str = "video") -> list[RTCRtpCodecCapability]:
@@ -85,12 +82,12 @@ class ParameterSets:
     def complete(self, data: bytes, types: list[int]) -> bytes:
         """The access unit, with the last SPS/PPS added if it is an IDR without them."""
         if NAL_SPS in types or NAL_PPS in types:
-            for nal in data.split(b"\x00\x00\x01"):
-                kind = nal[0] & 0x1F if nal else 0
+            for nal in split_annexb(data):
+                kind = nal_type(nal)
                 if kind == NAL_SPS:
-                    self.sps = nal.rstrip(b"\x00")
+                    self.sps = nal
                 elif kind == NAL_PPS:
-                    self.pps = nal.rstrip(b"\x00")
+                    self.pps = nal
             return data
         if NAL_IDR in types and self.sps and self.pps:
             return START_CODE + self.sps + START_CODE + self.pps + data

@@ -30,7 +30,7 @@ from video.calls.forwarding import SlotTrack, Source
 from video.calls.media import audio_preferences, video_preferences
 from video.calls.tap import FrameTap, TappedFrame, send_pli, tap_receiver
 from video.gb28181.tasks import BackgroundTasks
-from video.webrtc import MAX_SDP, OfferError, forward_keyframe_requests
+from video.webrtc import OfferError, check_offer, forward_keyframe_requests
 
 SENDING = ("sendonly", "sendrecv")
 
@@ -89,8 +89,7 @@ def ice_configuration(servers: list[dict]) -> RTCConfiguration:
 
 
 def _parse(offer_sdp: str) -> aiortc_sdp.SessionDescription:
-    if not isinstance(offer_sdp, str) or not offer_sdp.strip() or len(offer_sdp) > MAX_SDP:
-        raise OfferError("the offer must be a non-empty SDP string of at most 64 KiB")
+    check_offer(offer_sdp)
     try:
         return aiortc_sdp.SessionDescription.parse(offer_sdp)
     except Exception as exc:  # aiortc's parser raises many kinds on malformed SDP

@@ -69,6 +69,15 @@ def _new_id() -> str:
     return secrets.token_urlsafe(12)
 
 
+def _may_grow(session: CallSession) -> None:
+    """Refuse a third party while a 1:1 call rings; once answered, the call becomes a session when one joins.
+
+    A session ends when no person is left, not when one side leaves.
+    """
+    if session.kind is Kind.CALL and session.state is SessionState.RINGING:
+        raise CallError("the call is still ringing; add others once it is answered")
+
+
 class CallManager:
     """Calls and sessions by id, with their media."""
 
@@ -98,6 +107,13 @@ class CallManager:
         session = self.get(session_id, caller)
         if session.state is SessionState.ENDED:
             raise CallEnded(f"call {session.id} has ended ({session.reason})")
+        return session
+
+    def _commanded(self, session_id: str, caller: Caller, refusal: str) -> CallSession:
+        """A live session, for a commander only (CallForbidden with `refusal` for anyone else)."""
+        session = self._live(session_id, caller)
+        if not caller.commands:
+            raise CallForbidden(refusal)
         return session
 
     def busy(self, identity: str) -> bool:
@@ -139,14 +155,12 @@ class CallManager:
         return session, joined
 
     async def invite(self, session_id: str, caller: Caller, invitees: list[Invitee]) -> CallSession:
-        """Invite more people into a session (late join)."""
-        session = self._live(session_id, caller)
-        if not caller.commands:
-            raise CallForbidden("only commanders invite")
-        if session.kind is Kind.CALL:
-            raise CallError("a 1:1 call takes no more participants; start a session")
+        """Invite more people into a session (late join); an answered 1:1 call becomes a session."""
+        session = self._commanded(session_id, caller, "only commanders invite")
+        _may_grow(session)
         if len(session.participants) + len(invitees) > self.settings.max_participants:
             raise Full(f"at most {self.settings.max_participants} participants")
+        session.kind = Kind.SESSION
         self._invite(session, invitees)
         self._changed(session)
         return session
@@ -249,9 +263,7 @@ class CallManager:
     async def add_camera(self, session_id: str, caller: Caller, camera_id: int, device_id: str, channel_id: str,
                          label: str) -> Participant:
         """Add a relay camera as a participant (video only); raises the relay's NotPlayable."""
-        session = self._live(session_id, caller)
-        if not caller.commands:
-            raise CallForbidden("only commanders add cameras")
+        session = self._commanded(session_id, caller, "only commanders add cameras")
         relay = self.relay()
         if relay is None:
             raise CallError("no camera relay runs in this process")
@@ -259,14 +271,23 @@ class CallManager:
         existing = session.seat_of(identity)
         if existing is not None and existing.seat in PRESENT:
             return existing
+        _may_grow(session)
         if len(session.participants) >= self.settings.max_participants:
             raise Full(f"at most {self.settings.max_participants} participants")
         seat = self._seat(session, identity, "camera", label, Seat.CONNECTING, existing)
-        feed = await CameraFeed.open(seat.id, relay, device_id, channel_id)
+        try:
+            feed = await CameraFeed.open(seat.id, relay, device_id, channel_id)
+        except BaseException:  # refused (not playable…): the session is as it was
+            if existing is None:
+                session.participants.pop(seat.id, None)
+            else:
+                seat.seat = Seat.LEFT
+            raise
         if session.state is SessionState.ENDED:
             await feed.close()
             raise CallEnded(f"call {session.id} ended meanwhile")
         seat.camera, seat.seat = feed, Seat.CONNECTED
+        session.kind = Kind.SESSION
         feed.when_ended(lambda: self._camera_ended(session, seat, feed))
         self._route(session)
         self._changed(session)
@@ -323,9 +344,7 @@ class CallManager:
 
     async def remove(self, session_id: str, caller: Caller, participant_id: str) -> CallSession:
         """A commander takes a participant (a camera, say) out of a session."""
-        session = self._live(session_id, caller)
-        if not caller.commands:
-            raise CallForbidden("only commanders remove participants")
+        session = self._commanded(session_id, caller, "only commanders remove participants")
         seat = session.participants.get(participant_id)
         if seat is None:
             raise CallNotFound(f"no participant {participant_id[:40]!r}")
@@ -334,9 +353,7 @@ class CallManager:
 
     async def record(self, session_id: str, caller: Caller, on: bool) -> CallSession:
         """Start or stop recording every track of the session."""
-        session = self._live(session_id, caller)
-        if not caller.commands:
-            raise CallForbidden("only commanders record")
+        session = self._commanded(session_id, caller, "only commanders record")
         if on and session.recording is None:
             session.recording = SessionRecording(self.settings.recordings / session.id)
             self._route(session)
@@ -455,7 +472,7 @@ class CallManager:
 
     def _route(self, session: CallSession) -> None:
         """Give every receiver a slot per other sending participant and attach the slots to the sources."""
-        senders = {p.id: p.sources() for p in session.participants.values() if p.sources()}
+        senders = {p.id: sources for p in session.participants.values() if (sources := p.sources())}
         for receiver in session.participants.values():
             media = receiver.media
             if media is None:

@@ -25,6 +25,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from video.calls.media import H264, ParameterSets, is_keyframe, nal_types, starts_frame
+from video.gb28181.h264 import NAL_IDR
+from video.gb28181.rtp import seq_distance
 
 MAX_PENDING = 512  # packets held while waiting for a retransmission
 MAX_WAIT = 0.3  # seconds an incomplete frame may wait for its missing packets
@@ -54,12 +56,6 @@ class TapStats:
     late: int = 0
     skipped: int = 0  # incomplete frames given up
     held: int = 0  # frames not forwarded while waiting for a keyframe
-
-
-def _ahead(seq: int, reference: int) -> int:
-    """How far `seq` is after `reference` (negative: before), in 16-bit sequence space."""
-    delta = (seq - reference) & 0xFFFF
-    return delta - 0x10000 if delta >= 0x8000 else delta
 
 
 class FrameTap:
@@ -93,7 +89,7 @@ class FrameTap:
         return self._video(packet, codec), None
 
     def _audio(self, packet: RtpPacket, codec: str) -> bool:
-        if self._next is not None and _ahead(packet.sequence_number, self._next) < 0:
+        if self._next is not None and seq_distance(self._next, packet.sequence_number) < 0:
             self.stats.late += 1
             return False
         self._next = (packet.sequence_number + 1) & 0xFFFF
@@ -108,14 +104,14 @@ class FrameTap:
                     self._next = (seq + 1) & 0xFFFF
                 return False
             self._next = seq
-        ahead = _ahead(seq, self._next)
+        ahead = seq_distance(self._next, seq)
         if ahead < 0 or seq in self._pending:
             self.stats.late += ahead < 0
             return False
         if ahead >= MAX_PENDING:
             return self._resync()
         self._pending[seq] = packet
-        if self._highest is None or _ahead(seq, self._highest) > 0:
+        if self._highest is None or seq_distance(self._highest, seq) > 0:
             self._highest = seq
         pli = self._drain(codec)
         if self._pending and self._gap_since is not None and time.monotonic() - self._gap_since > self.max_wait:
@@ -148,18 +144,18 @@ class FrameTap:
         """Whether a packet is missing before the newest pending one (not just a frame still arriving)."""
         if not self._pending or self._next is None or self._highest is None:
             return False
-        return len(self._pending) <= _ahead(self._highest, self._next)
+        return len(self._pending) <= seq_distance(self._next, self._highest)
 
     def _skip(self, codec: str) -> bool:
         """Give up the incomplete frame: restart after the first complete frame end that is pending."""
         self.stats.skipped += 1
         self._need_keyframe = True
         assert self._next is not None
-        ends = sorted((_ahead(s, self._next), s) for s, p in self._pending.items() if p.marker)
+        ends = sorted((seq_distance(self._next, s), s) for s, p in self._pending.items() if p.marker)
         if not ends:
             return self._resync()
         last_end = ends[0][1]
-        for seq in [s for s in self._pending if _ahead(s, last_end) <= 0]:
+        for seq in [s for s in self._pending if seq_distance(last_end, s) <= 0]:
             del self._pending[seq]
         self._next = (last_end + 1) & 0xFFFF
         self._gap_since = None
@@ -175,9 +171,12 @@ class FrameTap:
 
     def _emit(self, codec: str, parts: list[RtpPacket]) -> bool:
         data = b"".join(p._data for p in parts)  # type: ignore[attr-defined] - set by the receiver
-        keyframe = is_keyframe(codec, data) if self.kind == "video" else True
-        if codec == H264:
-            data = self._parameter_sets.complete(data, nal_types(data))
+        if codec == H264:  # one scan of the NAL types serves the keyframe test and the parameter sets
+            types = nal_types(data)
+            keyframe = NAL_IDR in types
+            data = self._parameter_sets.complete(data, types)
+        else:
+            keyframe = is_keyframe(codec, data) if self.kind == "video" else True
         if self._need_keyframe and not keyframe:
             self.stats.held += 1
             return self.stats.held % 25 == 1  # ask again now and then until the keyframe comes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.db import transaction
 
 from video.calls.model import CallSession
@@ -26,4 +26,4 @@ def write_recording(case_id: int, actor: str, call_id: str, files: list[dict[str
 async def on_recorded(session: CallSession, files: list[dict[str, object]]) -> None:
     """The call service's callback: list a finished recording on the session's case, if it has one."""
     if session.case_id is not None:
-        await sync_to_async(write_recording)(session.case_id, session.created_by, session.id, files)
+        await database_sync_to_async(write_recording)(session.case_id, session.created_by, session.id, files)

@@ -4,7 +4,9 @@ Catalog channels become :class:`~dispatchd.models.Camera` rows (position from Lo
 online from Status); devices going on/offline switch their cameras; Alarm notifies become
 :class:`~dispatchd.models.Alarm` rows; relay stream states update the camera's codec and playability.
 Every change is published after commit on ``cameras`` / ``alarms``. All functions here are synchronous
-(Django ORM); :func:`platform_events` wraps them for the asyncio platform.
+(Django ORM); :func:`platform_events` wraps them for the asyncio platform with
+``database_sync_to_async``, which closes stale connections around each call, so the `sip` process gets a
+fresh connection after PostgreSQL restarts.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.db import transaction
 
 from dispatchd.events import publish_on_commit
@@ -144,7 +146,7 @@ def stream_recorder(tasks: BackgroundTasks) -> Callable[[CameraStream], None]:
     """A relay state callback that records each stream state change (in the background)."""
 
     def record(stream: CameraStream) -> None:
-        save = sync_to_async(save_stream_state)
+        save = database_sync_to_async(save_stream_state)
         tasks.spawn(save(stream.channel_id, stream.state.value, stream.codec, stream.reason))
 
     return record
@@ -154,17 +156,17 @@ def platform_events(query_catalog: Callable[[str], Any]) -> PlatformEvents:
     """Platform callbacks writing to the database; a device coming online is asked for its catalog."""
 
     async def online(device: Device) -> None:
-        await sync_to_async(set_device_online)(device.device_id, True)
+        await database_sync_to_async(set_device_online)(device.device_id, True)
         with contextlib.suppress(LookupError):  # gone again already
             await query_catalog(device.device_id)
 
     async def offline(device: Device, reason: str) -> None:
-        await sync_to_async(set_device_online)(device.device_id, False, reason)
+        await database_sync_to_async(set_device_online)(device.device_id, False, reason)
 
     async def catalog(device_id: str, channels: list[CatalogChannel]) -> None:
-        await sync_to_async(save_catalog)(device_id, channels)
+        await database_sync_to_async(save_catalog)(device_id, channels)
 
     async def alarm(notify: AlarmNotify) -> None:
-        await sync_to_async(save_alarm)(notify)
+        await database_sync_to_async(save_alarm)(notify)
 
     return PlatformEvents(on_device_online=online, on_device_offline=offline, on_catalog=catalog, on_alarm=alarm)

@@ -21,7 +21,7 @@ from video.gb28181.ps_mux import MuxOptions, PsMuxer, RtpPacketizer
 from video.gb28181.ptz import PtzCommand, PtzError, parse_ptz
 from video.gb28181.sdp import CONTENT_TYPE as SDP_TYPE
 from video.gb28181.sdp import PlaySdp, SdpError, build_sdp, parse_sdp
-from video.gb28181.simulator.clip import encode_clip
+from video.gb28181.simulator.clip import EncodedFrame, encode_clip
 from video.gb28181.simulator.stamp import stamp_nal
 from video.gb28181.sip.dialog import build_request, build_response, new_call_id, new_tag
 from video.gb28181.sip.headers import parse_uri
@@ -93,8 +93,7 @@ class _Stream:
 
     async def run(self) -> None:
         config = self.camera.config
-        clip = encode_clip(config.width, config.height, config.fps, codec=config.codec,
-                           bitrate_kbps=config.bitrate_kbps)
+        clip = self.camera.clip()  # encoded at start-up: cached here
         muxer = PsMuxer(MuxOptions(**{**config.mux.__dict__, "codec": config.codec}))
         packetizer = RtpPacketizer(self.offer.ssrc or 0, first_sequence=65_500)  # wraps early on purpose
         rng = random.Random(config.seed)
@@ -158,8 +157,19 @@ class SimulatedCamera:
             for index, channel_id in enumerate(self.config.channel_ids())
         ]
 
+    def clip(self) -> tuple[EncodedFrame, ...]:
+        """The looping clip this camera streams (encoded once per process and parameters)."""
+        config = self.config
+        return encode_clip(config.width, config.height, config.fps, codec=config.codec,
+                           bitrate_kbps=config.bitrate_kbps)
+
     async def start(self, register: bool = True, keepalive: bool = True) -> None:
-        """Open the SIP socket, register and start sending keepalives."""
+        """Encode the clip (once per process), open the SIP socket, register and start sending keepalives.
+
+        The clip is encoded here, before any INVITE, and on this thread: PyAV encoding in a worker thread while
+        the event loop decodes was seen to hang.
+        """
+        self.clip()
         if self.config.transport == "TCP":
             await self.endpoint.connect_tcp(self.config.server_host, self.config.server_port)
         else:
