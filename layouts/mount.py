@@ -35,8 +35,10 @@ class IsolatedContext:
 
 
 server = Flask("layouts")
-wall.register(server)
-console.register(server)
-playback.register(server)
-warroom.register(server)
+DASH_APPS = tuple(page.register(server) for page in (wall, console, playback, warroom))
 dash_asgi = IsolatedContext(WsgiToAsgi(server))
+
+
+def inline_script_hashes() -> list[str]:
+    """CSP hashes of every Dash app's inline scripts (call once all callbacks are defined)."""
+    return sorted({h for app in DASH_APPS for h in app.csp_hashes()})

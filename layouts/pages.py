@@ -39,3 +39,13 @@ def hub_status() -> html.Div:
         className="hub-status",
         **{"data-status": "connecting"},
     )
+
+
+def camera_tiles(n: int) -> list[html.Div]:
+    """`n` empty camera tiles (video, state text, name) for assets/camera-tiles.js to play into."""
+    return [
+        html.Div([html.Video(className="camera-video", autoPlay=True, muted=True),
+                  html.Div("—", className="camera-placeholder"), html.Div("—", className="camera-name")],
+                 className="camera-tile", **{"data-slot": str(i), "data-state": "idle"})
+        for i in range(n)
+    ]

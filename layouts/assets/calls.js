@@ -8,12 +8,17 @@
  *   calls.startSession({invite: [{worker_id: 3}, {department_id: 2}], caseId: 12});
  *   calls.join(callId); calls.decline(callId, "busy"); calls.hangup(); calls.hangup({all: true});
  *   calls.mute({audio: true}); calls.invite([{worker_id: 4}]); calls.addCamera(cameraId); calls.record(false);
+ *   calls.remove(participantId);                                       // take a camera (anyone) out
  *   calls.localStream                                                  // for a self-view
+ *   WallCalls.status(snapshot, calls.participant)  // {state, reason, text}: ringing|connecting|connected|ended|…
+ *   calls.others()                                 // the snapshot's other participants, for lists and captions
  * Media: one RTCPeerConnection to the server per call: our camera+microphone sendonly, and `slots` pairs of
  * recvonly video+audio that show the other participants (the server forwards their media, not re-encoded;
  * H.264 preferred). Hub events arrive through the page's shared hub client (hub.js "wallhub:message"), or
  * through calls.handleHubMessage(message). After a network change the connection is replaced (reconnect)
- * without leaving the call. Events: invite, invite_closed, state, remote, ended, error. */
+ * without leaving the call. The client subscribes to call.<id> when it has joined, and reads the snapshot once
+ * more when the hub confirms (or could not resume) that subscription, so a change in between is not lost.
+ * Events: invite, invite_closed, state, remote, ended, error. */
 (function () {
   "use strict";
 
@@ -39,14 +44,46 @@
     window.addEventListener("online", function () { if (self.callId) self.reconnect(); });
   }
 
+  /* ?token= (kept in localStorage) or the stored one: the same rule as the hub's (hub.js, loaded first). */
   WallCalls.storedToken = function () {
-    var fromUrl = new URLSearchParams(window.location.search).get("token");
-    try {
-      if (fromUrl) window.localStorage.setItem("wallToken", fromUrl);
-      return fromUrl || window.localStorage.getItem("wallToken");
-    } catch (e) {
-      return fromUrl;
-    }
+    return window.WallHub.pageToken();
+  };
+
+  var REASONS = {
+    declined: "对方拒接 declined", busy: "对方忙 busy", missed: "无人接听 missed", hangup: "已挂断 hung up",
+    ended: "会商已结束 ended", disconnected: "连接中断 disconnected", connection_failed: "连接失败 connection failed",
+    failed: "失败 failed", shutdown: "服务关闭 shutdown", camera_ended: "摄像头已断开 camera ended",
+  };
+  var STATES = {
+    ringing: "呼叫中… ringing", connecting: "连接中… connecting", connected: "通话中 connected",
+    reconnecting: "重连中… reconnecting", ended: "已结束 ended",
+  };
+
+  /* What a snapshot means to one participant: ringing (nobody else has answered yet), connecting, connected
+   * (someone else is connected), reconnecting (our own connection), or ended / declined / busy / missed. */
+  WallCalls.status = function (snapshot, participantId) {
+    if (!snapshot) return { state: "idle", reason: "", text: "" };
+    var people = snapshot.participants || [];
+    var me = people.filter(function (p) { return p.id === participantId; })[0];
+    var others = people.filter(function (p) { return p.id !== participantId; });
+    var state;
+    if (snapshot.state === "ended") {
+      state = ["declined", "busy", "missed"].indexOf(snapshot.reason) >= 0 ? snapshot.reason : "ended";
+    } else if (me && me.state === "reconnecting") state = "reconnecting";
+    else if (others.some(function (p) { return p.state === "connected"; })) state = "connected";
+    else if (snapshot.state === "ringing" || others.some(function (p) { return p.state === "invited"; })) state = "ringing";
+    else state = "connecting";
+    var text = state === "ended" || REASONS[state] ? REASONS[snapshot.reason] || STATES.ended : STATES[state];
+    return { state: state, reason: snapshot.reason || "", text: text };
+  };
+
+  WallCalls.reasonText = function (reason) { return REASONS[reason] || reason || ""; };
+
+  WallCalls.prototype._hub = function () { return this.hub || window.wallHub || null; };
+
+  WallCalls.prototype.others = function () {
+    var self = this;
+    return ((this.snapshot && this.snapshot.participants) || []).filter(function (p) { return p.id !== self.participant; });
   };
 
   WallCalls.prototype.on = function (name, handler) {
@@ -159,7 +196,7 @@
     this.participant = body.participant;
     this.slotMids = (body.slots || []).map(function (slot) { return slot.video_mid; });
     this.audioMids = (body.slots || []).map(function (slot) { return slot.audio_mid; });
-    if (this.hub) this.hub.subscribe(body.call.topic);
+    if (this._hub()) this._hub().subscribe(body.call.topic);
     return pc.setRemoteDescription({ type: "answer", sdp: body.sdp }).then(function () {
       self._state(body.call);
       return body.call;
@@ -203,20 +240,30 @@
   };
 
   WallCalls.prototype.handleHubMessage = function (message) {
+    if (message && message.op === "subscribed" && this.callId && message.topic === "call." + this.callId) {
+      this._refresh(this.callId);
+      return;
+    }
     if (!message || message.op !== "event" || !message.type || message.type.indexOf("call.") !== 0) return;
     if (message.type === "call.invite") this._emit("invite", message.data);
     else if (message.type === "call.invite_closed") this._emit("invite_closed", message.data);
     else if (message.type === "call.state") this._state(message.data);
   };
 
+  WallCalls.prototype._refresh = function (callId) {
+    // One read of the snapshot: events published before our subscription took effect are not replayed.
+    var self = this;
+    this.request("GET", "/calls/" + encodeURIComponent(callId)).then(function (snapshot) { self._state(snapshot); },
+      function (error) { self._emit("error", error); });
+  };
+
   WallCalls.prototype._closed = function (snapshot) {
     if (this.pc) this.pc.close();
-    if (this.hub && this.snapshot) this.hub.unsubscribe(this.snapshot.topic);
+    if (this._hub() && this.snapshot) this._hub().unsubscribe(this.snapshot.topic);
     this.pc = null;
     this.callId = null;
     this.remote = {};
-    if (this.localStream) this.localStream.getTracks().forEach(function (t) { t.stop(); });
-    this.localStream = null;
+    this._releaseMedia();
     this._emit("ended", snapshot);
   };
 
@@ -238,7 +285,15 @@
         pc.close();
         throw error;
       });
+    }).catch(function (error) {
+      if (!self.callId) self._releaseMedia(); // refused (busy, ended…) before we were in: camera off again
+      throw error;
     });
+  };
+
+  WallCalls.prototype._releaseMedia = function () {
+    if (this.localStream) this.localStream.getTracks().forEach(function (t) { t.stop(); });
+    this.localStream = null;
   };
 
   WallCalls.prototype.call = function (workerId, options) {
@@ -263,15 +318,21 @@
     return this._connectWith("/calls/" + encodeURIComponent(callId) + "/accept", seat ? { participant: seat } : {});
   };
 
-  WallCalls.prototype.decline = function (callId, reason) {
-    return this.request("POST", "/calls/" + encodeURIComponent(callId) + "/decline", { reason: reason || "declined" });
+  WallCalls.prototype.decline = function (callId, reason, seat) {
+    var body = { reason: reason || "declined" };
+    if (seat) body.participant = seat; // a department seat a commander declines for the department
+    return this.request("POST", "/calls/" + encodeURIComponent(callId) + "/decline", body);
   };
 
   WallCalls.prototype._op = function (op, body) {
     if (!this.callId) return Promise.reject(new Error("not in a call"));
     var self = this;
     return this.request("POST", "/calls/" + encodeURIComponent(this.callId) + "/" + op, body || {})
-      .then(function (snapshot) { if (snapshot && snapshot.id) self._state(snapshot); return snapshot; });
+      .then(function (answer) {
+        var snapshot = answer && answer.call ? answer.call : answer; // cameras answers {participant, call}
+        if (snapshot && snapshot.id) self._state(snapshot);
+        return answer;
+      });
   };
 
   WallCalls.prototype.hangup = function (options) {
@@ -288,6 +349,14 @@
   WallCalls.prototype.invite = function (invitees) { return this._op("invite", { invite: invitees }); };
 
   WallCalls.prototype.addCamera = function (cameraId) { return this._op("cameras", { camera_id: cameraId }); };
+
+  WallCalls.prototype.remove = function (participantId) {
+    // A commander takes a participant (a camera, say) out of the session.
+    if (!this.callId) return Promise.reject(new Error("not in a call"));
+    var self = this;
+    return this.request("DELETE", "/calls/" + encodeURIComponent(this.callId) + "/participants/" +
+      encodeURIComponent(participantId)).then(function (snapshot) { self._state(snapshot); return snapshot; });
+  };
 
   WallCalls.prototype.record = function (on) { return this._op("record", { on: on !== false }); };
 

@@ -1,7 +1,9 @@
 /* The duty commander's console (/console/): the case queue with filters and live SLA countdowns, the
  * map, the selected case's detail, timeline and attachments, every action of the loop as a button
  * (refusals shown as they come back from the API), and the dispatch panel: nearest available workers
- * drawn on the map with distance and ETA, one-click dispatch and the state of the order. */
+ * drawn on the map with distance and ETA, one-click dispatch and the state of the order; video calls to a
+ * worker ("呼叫" on a nearest worker or on the assigned one) in a docked call panel, through window.WallCalls
+ * (calls.js): state, videos, mute, hang-up, and more parties (worker, department, camera near the case). */
 (function () {
   "use strict";
 
@@ -201,7 +203,48 @@
     scheduleRender();
     clearNearest();
     refreshDetail().then(function () {
-      if (detail) map.panTo([detail.lat, detail.lon]);
+      if (!detail) return;
+      map.panTo([detail.lat, detail.lon]);
+      showCaseCameras(detail);
+    });
+  }
+
+  /* The cameras nearest the selected case, playing live in the detail pane (camera-tiles.js, via the relay). */
+  var caseTiles = null;
+
+  /* /api/cameras, read once (one request however many callers ask before it answers; again after a failure). */
+  function allCameras() {
+    if (!cameras) cameras = Core.api("/api/cameras").catch(function (error) { cameras = null; throw error; });
+    return cameras;
+  }
+
+  /* The placed cameras of `list` as {cam, d}: nearest case `c` first, `d` metres away (without a case: in order). */
+  function nearestFirst(list, c) {
+    return list.filter(function (cam) { return cam.lat !== null && cam.lon !== null; })
+      .map(function (cam) { return { cam: cam, d: c ? distance(cam, c) : 0 }; })
+      .sort(function (a, b) { return a.d - b.d; });
+  }
+
+  function km(metres) {
+    return (metres / 1000).toFixed(2) + " km";
+  }
+
+  function showCaseCameras(c) {
+    allCameras().then(function (all) {
+      if (!detail || detail.id !== c.id) return;
+      var near = nearestFirst(all.filter(function (cam) { return cam.online; }), c);
+      var box = byId("case-cameras");
+      box.hidden = !near.length;
+      if (!caseTiles) {
+        caseTiles = window.CameraTiles.attach(box, { api: Core.api, iceServers: config.ice_servers || [] },
+                                              Core.onStatus);
+        window.consolePage.caseTiles = caseTiles;
+      }
+      caseTiles.assign(near.map(function (n) {
+        return Object.assign({}, n.cam, { label: n.cam.name + " · " + km(n.d) });
+      }));
+    }, function (error) {
+      showResult(false, "读取摄像头失败：" + Core.describeError(error));
     });
   }
 
@@ -296,7 +339,8 @@
     fact(grid, "地址", c.address);
     fact(grid, "上报时间", Core.time(c.created_at, config.tz, "short"));
     fact(grid, "处置部门", (departments.find(function (d) { return d.id === c.department_id; }) || {}).name);
-    fact(grid, "处置人员", c.worker_id ? workerName(c.worker_id) : "");
+    var assigned = fact(grid, "处置人员", c.worker_id ? workerName(c.worker_id) : "");
+    if (c.worker_id) assigned.appendChild(callButton(c.worker_id, c));
     fact(grid, "当前阶段时限", c.deadline ? Core.time(c.deadline, config.tz, "short") : "");
     var sla = fact(grid, "剩余时间", "");
     sla.id = "detail-sla";
@@ -539,9 +583,289 @@
         perform(c.id, action, { worker: w.worker_id }, "派遣给 " + w.name);
       });
       item.appendChild(go);
+      item.appendChild(callButton(w.worker_id, c));
       list.appendChild(item);
     });
     if (!nearest.found.length) list.appendChild(Core.el("li", "muted", "附近没有可用人员"));
+  }
+
+  /* ---- video calls: one WallCalls client (calls.js), the docked call panel ---- */
+
+  var calls = null;
+  var callCase = null; // the case the call is about (cameras near it are offered)
+  var callError = null; // {state, text}: a call refused before it began (busy, …)
+  var cameras = null; // a promise of /api/cameras, read once when a camera is first offered (allCameras)
+
+  function callButton(workerId, c) {
+    var button = Core.el("button", "btn ghost call-worker", "呼叫");
+    button.setAttribute("data-worker-id", workerId);
+    button.addEventListener("click", function () { startCall(workerId, c); });
+    return button;
+  }
+
+  function startCall(workerId, c) {
+    if (calls.callId) return showResult(false, "已在通话中，请先挂断或用「添加参与方」邀请");
+    callCase = c;
+    callError = null;
+    calls.snapshot = null;
+    byId("call-panel").hidden = false;
+    renderCall({ state: "ringing", text: "呼叫 " + workerName(workerId) + " …" });
+    calls.call(workerId, { caseId: c ? c.id : null }).catch(function (error) {
+      var busy = error.message === "busy";
+      callError = { state: busy ? "busy" : "failed",
+                    text: (busy ? WallCalls.reasonText("busy") : "呼叫失败") + "：" + Core.describeError(error) };
+      renderCall();
+    });
+  }
+
+  function callStatus() {
+    if (callError) return callError;
+    return WallCalls.status(calls.snapshot, calls.participant);
+  }
+
+  function renderCall(status) {
+    status = status || callStatus();
+    var panel = byId("call-panel");
+    var live = Boolean(calls.callId);
+    panel.setAttribute("data-state", status.state);
+    var badge = byId("call-state");
+    badge.setAttribute("data-state", status.state);
+    badge.textContent = status.text;
+    var snapshot = calls.snapshot;
+    byId("call-title").textContent = snapshot && snapshot.kind === "session" ? "会商" : "视频通话";
+    var me = calls.me();
+    ["audio", "video"].forEach(function (kind) {
+      var button = byId("call-mute-" + kind);
+      button.disabled = !live;
+      button.setAttribute("aria-pressed", String(Boolean(me && me.muted[kind])));
+    });
+    byId("call-hangup").disabled = !live;
+    byId("call-hangup").textContent = snapshot && snapshot.kind === "session" ? "结束会商" : "挂断";
+    byId("call-add-toggle").disabled = !live || status.state !== "connected";
+    if (!live) byId("call-add").hidden = true;
+    byId("call-close").hidden = live;
+    var local = byId("call-local");
+    if (local.srcObject !== calls.localStream) local.srcObject = calls.localStream;
+    renderRemote();
+    renderParticipants(snapshot);
+  }
+
+  function muteMarks(p) {
+    return (p.muted.audio ? "〔静音〕" : "") + (p.muted.video ? "〔无画面〕" : "");
+  }
+
+  function renderRemote() {
+    var box = byId("call-remote");
+    if (!calls.callId) {
+      box.textContent = "";
+      return;
+    }
+    Object.keys(calls.remote).forEach(function (slot) {
+      var figure = box.querySelector('figure[data-slot="' + slot + '"]');
+      if (!figure) {
+        figure = Core.el("figure");
+        figure.setAttribute("data-slot", slot);
+        var video = Core.el("video");
+        video.autoplay = true;
+        video.playsInline = true;
+        figure.appendChild(video);
+        figure.appendChild(Core.el("figcaption"));
+        box.appendChild(figure);
+      }
+      var player = figure.querySelector("video");
+      if (player.srcObject !== calls.remote[slot]) player.srcObject = calls.remote[slot];
+      var who = calls.shownIn(Number(slot));
+      figure.hidden = !who;
+      figure.setAttribute("data-participant-id", who ? who.id : "");
+      figure.setAttribute("data-muted-audio", String(Boolean(who && who.muted.audio)));
+      figure.setAttribute("data-muted-video", String(Boolean(who && who.muted.video)));
+      figure.querySelector("figcaption").textContent = who ? who.label + muteMarks(who) : "";
+    });
+  }
+
+  var SEAT_TEXT = {
+    invited: "振铃中", connecting: "连接中", connected: "已接通", reconnecting: "重连中", left: "已离开",
+    busy: "忙", declined: "已拒接", missed: "未接听",
+  };
+  var KIND_TEXT = { commander: "指挥", worker: "人员", department: "部门", camera: "摄像头" };
+
+  function renderParticipants(snapshot) {
+    var list = byId("call-participants");
+    list.textContent = "";
+    if (!snapshot) return;
+    var transcoded = snapshot.transcoded || [];
+    snapshot.participants.forEach(function (p) {
+      var item = Core.el("li");
+      item.setAttribute("data-participant-id", p.id);
+      item.setAttribute("data-kind", p.kind);
+      item.setAttribute("data-state", p.state);
+      item.appendChild(Core.el("span", "kind", KIND_TEXT[p.kind] || p.kind));
+      item.appendChild(Core.el("span", "name", p.label + (p.id === calls.participant ? "（我）" : "") + muteMarks(p)));
+      item.appendChild(Core.el("span", "seat seat-" + p.state, SEAT_TEXT[p.state] || p.state));
+      var pairs = transcoded.filter(function (t) { return t.from === p.id; });
+      if (pairs.length) {
+        var mark = Core.el("span", "transcoded", "转码 " + pairs[0].codecs);
+        mark.title = "发往 " + pairs.length + " 方时需转码";
+        item.setAttribute("data-transcoded", "true");
+        item.appendChild(mark);
+      }
+      if (p.kind === "camera" && calls.callId && p.state !== "left") {
+        var out = Core.el("button", "btn ghost", "移除");
+        out.addEventListener("click", function () { calls.remove(p.id).catch(callRefused); });
+        item.appendChild(out);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  function callRefused(error) {
+    showResult(false, "通话操作被拒绝：" + Core.describeError(error));
+  }
+
+  function distance(a, b) {
+    return Core.distance(a.lat, a.lon, b.lat, b.lon);
+  }
+
+  /* The add-participant choices: nearest workers first, then every worker; departments; cameras nearest the case. */
+  function fillAddChoices() {
+    var select = byId("call-add-who");
+    select.textContent = "";
+    var inCall = {};
+    ((calls.snapshot && calls.snapshot.participants) || []).forEach(function (p) {
+      if (p.state !== "left") inCall[p.kind + ":" + (p.worker_id || p.department_id || p.label)] = true;
+    });
+    var group = function (label, items) {
+      var node = Core.el("optgroup");
+      node.label = label;
+      items.forEach(function (item) { if (!inCall[item[0]]) node.appendChild(option(item[0], item[1])); });
+      if (node.children.length) select.appendChild(node);
+    };
+    var near = nearest && callCase && nearest.caseId === callCase.id ? nearest.found : [];
+    var nearIds = near.map(function (w) { return w.worker_id; });
+    group("就近人员", near.map(function (w) { return ["worker:" + w.worker_id, w.name + "（" + w.code + "）"]; }));
+    group("人员", Object.keys(workers).map(function (id) { return workers[id]; })
+      .filter(function (w) { return nearIds.indexOf(w.id) < 0; })
+      .sort(function (a, b) { return a.name < b.name ? -1 : 1; })
+      .map(function (w) { return ["worker:" + w.id, w.name + "（" + w.code + "）"]; }));
+    group("部门", departments.map(function (d) { return ["department:" + d.id, d.name]; }));
+    return allCameras().then(function (all) {
+      group("摄像头" + (callCase ? "（案件附近）" : ""), nearestFirst(all, callCase).slice(0, 8).map(function (n) {
+        var away = callCase ? " · " + km(n.d) : "";
+        return ["camera:" + n.cam.id, n.cam.name + (n.cam.online ? "" : "（离线）") + away];
+      }));
+    }, callRefused);
+  }
+
+  function addParticipant() {
+    var value = byId("call-add-who").value;
+    if (!value) return;
+    var kind = value.split(":")[0];
+    var id = Number(value.split(":")[1]);
+    var done = kind === "camera" ? calls.addCamera(id)
+      : calls.invite([kind === "worker" ? { worker_id: id } : { department_id: id }]);
+    byId("call-add-go").disabled = true;
+    done.then(function () {
+      byId("call-add").hidden = true;
+    }, callRefused).then(function () { byId("call-add-go").disabled = false; });
+  }
+
+  /* ---- the department desk: a commander answers invitations to one department's seat (department.<id>) ---- */
+
+  var desk = null; // the department id this console answers for
+  var deskHub = null;
+  var incoming = null; // the call.invite waiting for an answer here
+
+  function setDesk(value) {
+    var hub = deskHub;
+    if (desk && hub) hub.unsubscribe("department." + desk);
+    desk = value ? Number(value) : null;
+    try { window.localStorage.setItem("wall.console.desk", desk ? String(desk) : ""); } catch (e) { /* private mode */ }
+    if (desk && hub) hub.subscribe("department." + desk);
+    byId("desk-department").value = desk ? String(desk) : "";
+  }
+
+  function fillDesk() {
+    var select = byId("desk-department");
+    departments.forEach(function (d) { select.appendChild(option(d.id, "部门值守：" + d.name)); });
+    var wanted = new URLSearchParams(window.location.search).get("desk");
+    if (wanted === null) {
+      try { wanted = window.localStorage.getItem("wall.console.desk"); } catch (e) { wanted = null; }
+    }
+    Core.onHub(function () {}).then(function (hub) {
+      deskHub = hub;
+      setDesk(wanted || "");
+    });
+    select.addEventListener("change", function () { setDesk(select.value); });
+  }
+
+  function showIncoming(invite) {
+    if (calls.callId || !invite || !desk) return; // a commander hears invitations on department.<desk> only
+    incoming = invite;
+    var dept = (departments.find(function (d) { return d.id === desk; }) || {}).name || "部门";
+    byId("call-incoming-text").textContent = "来电：" + invite.from + " 邀请「" + dept + "」加入" +
+      (invite.kind === "session" ? "会商" : "通话");
+    byId("call-incoming").hidden = false;
+    byId("call-panel").hidden = false;
+    renderCall({ state: "incoming", text: "来电" });
+  }
+
+  function closeIncoming(data) {
+    if (!incoming || (data && data.call !== incoming.call)) return;
+    incoming = null;
+    byId("call-incoming").hidden = true;
+    if (!calls.callId) {
+      callError = data && data.reason !== "answered" ? { state: data.reason || "ended",
+                                                         text: WallCalls.reasonText(data.reason) } : null;
+      renderCall();
+    }
+  }
+
+  function answerIncoming() {
+    var invite = incoming;
+    if (!invite) return;
+    closeIncoming();
+    callCase = null;
+    callError = null;
+    calls.accept(invite.call, invite.participant).catch(callRefused);
+  }
+
+  function refuseIncoming() {
+    var invite = incoming;
+    if (!invite) return;
+    closeIncoming({ call: invite.call, reason: "declined" });
+    calls.decline(invite.call, "declined", invite.participant).catch(callRefused);
+  }
+
+  function setupCalls() {
+    calls = new WallCalls({ slots: 3 });
+    window.consolePage.calls = calls;
+    calls.on("invite", showIncoming);
+    calls.on("invite_closed", closeIncoming);
+    byId("call-answer").addEventListener("click", answerIncoming);
+    byId("call-refuse").addEventListener("click", refuseIncoming);
+    ["state", "remote", "ended"].forEach(function (name) { calls.on(name, function () { renderCall(); }); });
+    calls.on("error", callRefused);
+    ["audio", "video"].forEach(function (kind) {
+      var button = byId("call-mute-" + kind);
+      button.addEventListener("click", function () {
+        var what = {};
+        what[kind] = button.getAttribute("aria-pressed") !== "true";
+        calls.mute(what).catch(callRefused);
+      });
+    });
+    byId("call-hangup").addEventListener("click", function () {
+      calls.hangup({ all: Boolean(calls.snapshot && calls.snapshot.kind === "session") }).catch(callRefused);
+    });
+    byId("call-close").addEventListener("click", function () {
+      callError = null;
+      byId("call-panel").hidden = true;
+    });
+    byId("call-add-toggle").addEventListener("click", function () {
+      var box = byId("call-add");
+      box.hidden = !box.hidden;
+      if (!box.hidden) fillAddChoices();
+    });
+    byId("call-add-go").addEventListener("click", addParticipant);
   }
 
   /* ---- the hub ---- */
@@ -559,6 +883,7 @@
 
   function start() {
     Core = window.WallCore;
+    setupCalls();
     Promise.all([Core.api("/api/streets"), Core.api("/api/departments"), Core.api("/api/workers")])
       .then(function (answers) {
         var street = byId("f-street");
@@ -567,6 +892,7 @@
           street.appendChild(option(s.id, s.name));
         });
         departments = answers[1];
+        fillDesk();
         answers[2].forEach(function (w) { workers[w.id] = w; });
         byId("console-who").textContent = "";
       })

@@ -195,6 +195,7 @@
 
   var LABELS = { connecting: "connecting…", live: "live", offline: "reconnecting…", refused: "not signed in" };
 
+  /* The page's token: ?token= (kept in localStorage for the next visit), else the stored one. */
   function pageToken() {
     var fromUrl = new URLSearchParams(window.location.search).get("token");
     if (fromUrl) {
@@ -209,6 +210,8 @@
       return null;
     }
   }
+
+  WallHub.pageToken = pageToken;
 
   function startIndicator() {
     var indicator = document.getElementById("hub-status");

@@ -147,6 +147,29 @@
   /* ---- a canvas layer of circle markers: thousands of moving points, clusters, pulses ---- */
 
   var PointLayer = null;
+  var pulseClocks = {}; // pulse fps -> {timer, layers due for their next pulse frame}
+
+  /* Redraw a pulsing layer on its next pulse tick. Every layer pulsing at the same rate shares the tick, so
+   * their redraws land in one animation frame (one commit of the page's canvases, not one per layer). */
+  function pulseLater(layer) {
+    var fps = layer.options.pulseFps;
+    var clock = pulseClocks[fps] || (pulseClocks[fps] = { timer: null, layers: new Set() });
+    clock.layers.add(layer);
+    if (clock.timer) return;
+    clock.timer = setTimeout(function () {
+      var due = Array.from(clock.layers);
+      clock.timer = null;
+      clock.layers.clear();
+      for (var i = 0; i < due.length; i++) due[i].redraw();
+    }, 1000 / fps);
+  }
+
+  /* How many screen pixels one CSS pixel of this element covers (the wall scales its whole stage with a
+   * CSS transform): the layer's canvas is backed at that resolution, not more. */
+  function screenScale(element) {
+    var rendered = element.getBoundingClientRect().width;
+    return element.offsetWidth && rendered ? Math.max(0.1, rendered / element.offsetWidth) : 1;
+  }
 
   function definePointLayer() {
     var L = window.L;
@@ -160,6 +183,7 @@
         font: "bold 22px sans-serif",
         pulseMs: 1400,
         pulseFps: 20,
+        pixelsFrom: 400, // from this many markers on screen, composite them in a pixel buffer (see _blitPixels)
       },
 
       initialize: function (options) {
@@ -176,16 +200,20 @@
         this._ctx = this._canvas.getContext("2d");
         map.on("moveend zoomend resize viewreset", this._reset, this);
         if (this.options.onClick) map.on("click", this._click, this);
+        // a new screen scale (the wall's stage transform) needs a new canvas resolution, even at the same map size
+        this._onWindowResize = L.bind(this._reset, this);
+        window.addEventListener("resize", this._onWindowResize);
         this._reset();
       },
 
       onRemove: function (map) {
         map.off("moveend zoomend resize viewreset", this._reset, this);
         map.off("click", this._click, this);
+        window.removeEventListener("resize", this._onWindowResize);
         L.DomUtil.remove(this._canvas);
         if (this._frame) cancelAnimationFrame(this._frame);
-        clearTimeout(this._pulseTimer);
-        this._frame = this._pulseTimer = null;
+        this._frame = null;
+        for (var fps in pulseClocks) pulseClocks[fps].layers.delete(this);
       },
 
       /* p: {lat, lon, color, r, z (draw order), pulse, stroke, rank (cluster colour priority)} */
@@ -263,13 +291,13 @@
         var size = map.getSize();
         var pad = size.multiplyBy(this.options.padding).round();
         var topLeft = map.containerPointToLayerPoint(pad.multiplyBy(-1)).round();
-        var ratio = window.devicePixelRatio || 1;
+        var ratio = (window.devicePixelRatio || 1) * screenScale(map.getContainer());
         this._width = size.x + 2 * pad.x;
         this._height = size.y + 2 * pad.y;
         this._topLeft = topLeft;
         L.DomUtil.setPosition(this._canvas, topLeft);
-        this._canvas.width = Math.round(this._width * ratio);
-        this._canvas.height = Math.round(this._height * ratio);
+        this._canvas.width = Math.max(1, Math.round(this._width * ratio));
+        this._canvas.height = Math.max(1, Math.round(this._height * ratio));
         this._canvas.style.width = this._width + "px";
         this._canvas.style.height = this._height + "px";
         this._ratio = ratio;
@@ -293,15 +321,17 @@
         var origin = map.getPixelOrigin();
         var ox = origin.x + this._topLeft.x;
         var oy = origin.y + this._topLeft.y;
-        ctx.setTransform(this._ratio, 0, 0, this._ratio, 0, 0);
-        ctx.clearRect(0, 0, this._width, this._height);
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.clearRect(0, 0, this._canvas.width, this._canvas.height);
         var clustering = this.options.clusterBelowZoom !== null && zoom < this.options.clusterBelowZoom;
-        var singles = [];
-        var clusters = null;
+        // reused from frame to frame: thousands of points redrawn every second allocate nothing here
+        var singles = this._singles || (this._singles = []);
+        singles.length = 0;
+        var clusters = clustering ? new Map() : null;
         var w = this._width;
         var h = this._height;
+        var cell = this.options.clusterPx;
         var self = this;
-        if (clustering) clusters = new Map();
         this._points.forEach(function (p) {
           self._project(p, zoom);
           var x = p._x - ox;
@@ -313,7 +343,7 @@
             singles.push(p);
             return;
           }
-          var key = Math.floor((p._x) / self.options.clusterPx) + ":" + Math.floor((p._y) / self.options.clusterPx);
+          var key = Math.floor(p._x / cell) + ":" + Math.floor(p._y / cell);
           var bucket = clusters.get(key);
           if (!bucket) clusters.set(key, (bucket = { n: 0, sx: 0, sy: 0, top: p, members: [] }));
           bucket.n++;
@@ -330,83 +360,149 @@
           });
         }
         this._drawSingles(ctx, singles, time);
+        ctx.setTransform(this._ratio, 0, 0, this._ratio, 0, 0);
         this._drawClusters(ctx, drawnClusters, time);
         this._drawn = singles;
-        if (this._pulsing > 0 && !this._pulseTimer) {
-          var layer = this;
-          this._pulseTimer = setTimeout(function () {
-            layer._pulseTimer = null;
-            layer.redraw();
-          }, 1000 / this.options.pulseFps);
-        }
+        if (this._pulsing > 0) pulseLater(this);
       },
 
+      /* The style group of a point (same look, same sprite), created the first time the style is seen. */
+      _group: function (p) {
+        var key = p._key || (p._key = (p.z || 0) + "|" + p.color + "|" + (p.r || 5) + "|" + (p.stroke || ""));
+        var groups = this._groups || (this._groups = { byKey: {}, order: [] });
+        var group = groups.byKey[key];
+        if (!group) {
+          group = groups.byKey[key] = { key: key, z: p.z || 0, color: p.color, r: p.r || 5, stroke: p.stroke, list: [], pulsing: [] };
+          groups.order.push(group);
+          groups.order.sort(function (a, b) {
+            return a.z - b.z;
+          });
+        }
+        return group;
+      },
+
+      /* Markers by style group in z order: a pre-rendered sprite per style, copied to whole device pixels
+       * (a plain blit, no resampling: cheap on a software canvas), one stroke per group for the pulses. */
       _drawSingles: function (ctx, points, time) {
-        var groups = {};
-        var keys = [];
+        var order = this._groups ? this._groups.order : [];
+        var k;
+        for (k = 0; k < order.length; k++) order[k].list.length = order[k].pulsing.length = 0;
         for (var i = 0; i < points.length; i++) {
           var p = points[i];
-          var key = p._key || (p._key = (p.z || 0) + "|" + p.color + "|" + (p.r || 5) + "|" + (p.stroke || ""));
-          var group = groups[key];
-          if (!group) {
-            groups[key] = group = { z: p.z || 0, color: p.color, r: p.r || 5, stroke: p.stroke, list: [] };
-            keys.push(key);
-          }
+          var group = this._group(p);
           group.list.push(p);
+          if (p.pulse) group.pulsing.push(p);
         }
-        keys.sort(function (a, b) {
-          return groups[a].z - groups[b].z;
-        });
-        var phase = (time % this.options.pulseMs) / this.options.pulseMs;
+        order = this._groups ? this._groups.order : [];
         var ratio = this._ratio;
-        for (var k = 0; k < keys.length; k++) {
-          var g = groups[keys[k]];
-          var sprite = this._sprite(keys[k], g, ratio);
-          var half = sprite.width / ratio / 2;
-          var size = sprite.width / ratio;
-          for (var j = 0; j < g.list.length; j++) {
-            ctx.drawImage(sprite, g.list[j]._cx - half, g.list[j]._cy - half, size, size);
+        if (points.length >= this.options.pixelsFrom && !this._pulsing) {
+          this._blitPixels(ctx, order, ratio);
+          return;
+        }
+        for (k = 0; k < order.length; k++) {
+          var list = order[k].list;
+          if (!list.length) continue;
+          var sprite = this._sprite(order[k], ratio);
+          var half = sprite.width / 2;
+          for (var j = 0; j < list.length; j++) {
+            ctx.drawImage(sprite, Math.round(list[j]._cx * ratio - half), Math.round(list[j]._cy * ratio - half));
           }
-          var pulsing = g.list.filter(function (q) {
-            return q.pulse;
-          });
-          if (pulsing.length) {
-            ctx.beginPath();
-            for (var m = 0; m < pulsing.length; m++) {
-              var ring = g.r * (1 + 2.2 * phase);
-              ctx.moveTo(pulsing[m]._cx + ring, pulsing[m]._cy);
-              ctx.arc(pulsing[m]._cx, pulsing[m]._cy, ring, 0, 2 * Math.PI);
-            }
-            ctx.globalAlpha = 1 - phase;
-            ctx.lineWidth = Math.max(2, g.r / 2.5);
-            ctx.strokeStyle = g.color;
-            ctx.stroke();
-            ctx.globalAlpha = 1;
-          }
+          if (order[k].pulsing.length) this._drawPulses(ctx, order[k], (time % this.options.pulseMs) / this.options.pulseMs);
         }
       },
 
-      /* A pre-rendered marker per style: one drawImage per point instead of a path (cheap without a GPU). */
-      _sprite: function (key, g, ratio) {
+      /* The same sprites at the same whole device pixels, composited in JS into one reused pixel buffer
+       * and put on the canvas at once: thousands of drawImage calls cost more per call than the pixels. */
+      _blitPixels: function (ctx, order, ratio) {
+        var W = this._canvas.width;
+        var H = this._canvas.height;
+        var image = this._image;
+        if (!image || image.width !== W || image.height !== H) {
+          image = this._image = ctx.createImageData(W, H);
+          this._image32 = new Uint32Array(image.data.buffer);
+        }
+        var d8 = image.data;
+        var d32 = this._image32;
+        d32.fill(0);
+        for (var k = 0; k < order.length; k++) {
+          var list = order[k].list;
+          if (!list.length) continue;
+          this._sprite(order[k], ratio);
+          var sprite = this._sprites[order[k].key];
+          var n = sprite.canvas.width;
+          var s8 = sprite.pixels;
+          var s32 = sprite.pixels32;
+          for (var j = 0; j < list.length; j++) {
+            var x0 = Math.round(list[j]._cx * ratio - n / 2);
+            var y0 = Math.round(list[j]._cy * ratio - n / 2);
+            var xFrom = Math.max(0, -x0);
+            var xTo = Math.min(n, W - x0);
+            var yTo = Math.min(n, H - y0);
+            for (var y = Math.max(0, -y0); y < yTo; y++) {
+              var row = (y0 + y) * W + x0;
+              var srow = y * n;
+              for (var x = xFrom; x < xTo; x++) {
+                var sa = s8[(srow + x) * 4 + 3];
+                if (sa === 0) continue;
+                var da = d8[(row + x) * 4 + 3];
+                if (sa === 255 || da === 0) {
+                  d32[row + x] = s32[srow + x];
+                  continue;
+                }
+                // source-over on straight (not premultiplied) RGBA, as the canvas would blend the sprite's edge
+                var si = (srow + x) * 4;
+                var di = (row + x) * 4;
+                var under = da * (255 - sa) / 255;
+                var out = sa + under;
+                d8[di] = (s8[si] * sa + d8[di] * under) / out;
+                d8[di + 1] = (s8[si + 1] * sa + d8[di + 1] * under) / out;
+                d8[di + 2] = (s8[si + 2] * sa + d8[di + 2] * under) / out;
+                d8[di + 3] = out;
+              }
+            }
+          }
+        }
+        ctx.putImageData(image, 0, 0);
+      },
+
+      /* The expanding, fading ring of a group's pulsing points, above the group's markers. */
+      _drawPulses: function (ctx, g, phase) {
+        var ring = g.r * (1 + 2.2 * phase);
+        ctx.setTransform(this._ratio, 0, 0, this._ratio, 0, 0);
+        ctx.beginPath();
+        for (var m = 0; m < g.pulsing.length; m++) {
+          ctx.moveTo(g.pulsing[m]._cx + ring, g.pulsing[m]._cy);
+          ctx.arc(g.pulsing[m]._cx, g.pulsing[m]._cy, ring, 0, 2 * Math.PI);
+        }
+        ctx.globalAlpha = 1 - phase;
+        ctx.lineWidth = Math.max(2, g.r / 2.5);
+        ctx.strokeStyle = g.color;
+        ctx.stroke();
+        ctx.globalAlpha = 1;
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+      },
+
+      /* A pre-rendered marker per style at the canvas's device-pixel ratio, centred in its square. */
+      _sprite: function (g, ratio) {
         this._sprites = this._sprites || {};
-        var cached = this._sprites[key];
+        var cached = this._sprites[g.key];
         if (cached && cached.ratio === ratio) return cached.canvas;
         var line = g.stroke ? Math.max(1, g.r / 4) : 0;
-        var size = Math.ceil((g.r + line) * 2 + 2);
+        var size = Math.ceil(((g.r + line) * 2 + 2) * ratio);
         var canvas = document.createElement("canvas");
-        canvas.width = canvas.height = Math.ceil(size * ratio);
+        canvas.width = canvas.height = size;
         var c = canvas.getContext("2d");
-        c.scale(ratio, ratio);
         c.beginPath();
-        c.arc(size / 2, size / 2, g.r, 0, 2 * Math.PI);
+        c.arc(size / 2, size / 2, g.r * ratio, 0, 2 * Math.PI);
         c.fillStyle = g.color;
         c.fill();
         if (g.stroke) {
-          c.lineWidth = line;
+          c.lineWidth = line * ratio;
           c.strokeStyle = g.stroke;
           c.stroke();
         }
-        this._sprites[key] = { canvas: canvas, ratio: ratio };
+        var pixels = c.getImageData(0, 0, size, size).data;
+        this._sprites[g.key] = { canvas: canvas, ratio: ratio, pixels: pixels, pixels32: new Uint32Array(pixels.buffer) };
         return canvas;
       },
 
@@ -476,6 +572,20 @@
   Core.pointLayer = function (options) {
     if (!PointLayer) PointLayer = definePointLayer();
     return new PointLayer(options);
+  };
+
+  /* ---- geometry ---- */
+
+  var EARTH_R = 6371008.8; // metres, as the server's (dispatchd/geo/distance.py)
+
+  /* Great-circle distance in metres between two points (haversine). */
+  Core.distance = function (lat1, lon1, lat2, lon2) {
+    var p1 = (lat1 * Math.PI) / 180;
+    var p2 = (lat2 * Math.PI) / 180;
+    var dp = p2 - p1;
+    var dl = ((lon2 - lon1) * Math.PI) / 180;
+    var a = Math.sin(dp / 2) * Math.sin(dp / 2) + Math.cos(p1) * Math.cos(p2) * Math.sin(dl / 2) * Math.sin(dl / 2);
+    return 2 * EARTH_R * Math.asin(Math.min(1, Math.sqrt(a)));
   };
 
   /* ---- kiosk options and formatting ---- */

@@ -23,6 +23,9 @@
   var alarmedSensors = new Map(); // sensor id -> alarm count
   var loading = {}; // topic -> buffered events while its snapshot loads
   var streetCells = new Set(); // grid cells of the street filter
+  var cameraList = [];
+  var cameraTiles = null;
+  var cameraTurn = 0;
   var started = false;
 
   function byId(id) {
@@ -220,6 +223,10 @@
     };
   }
 
+  function cameraStyle(camera) {
+    return { lat: camera.lat, lon: camera.lon, r: 7, z: 1, color: camera.online ? "#b388ff" : "#5b4d7a", stroke: "#06101f" };
+  }
+
   function loadDevices() {
     return Promise.all([Core.api("/api/sensors"), Core.api("/api/cameras"), Core.api("/api/alarms?state=raised&limit=" + ALARMS_MAX)])
       .then(function (answers) {
@@ -234,10 +241,7 @@
         });
         layers.cameras.clear();
         answers[1].forEach(function (camera) {
-          if (camera.lat === null) return;
-          layers.cameras.set(camera.id, {
-            lat: camera.lat, lon: camera.lon, r: 7, z: 1, color: camera.online ? "#b388ff" : "#5b4d7a", stroke: "#06101f",
-          });
+          if (camera.lat !== null) layers.cameras.set(camera.id, cameraStyle(camera));
         });
         fillCameraTiles(answers[1]);
         var list = byId("wall-alarms");
@@ -247,19 +251,46 @@
       });
   }
 
-  function fillCameraTiles(cameras) {
-    var online = cameras.filter(function (c) {
+  /* Camera tiles (assets/camera-tiles.js): online cameras first, each tile playing live over WebRTC. */
+  function fillCameraTiles(list) {
+    cameraList = list;
+    if (!cameraTiles) return;
+    var n = cameraTiles.players.length;
+    var online = list.filter(function (c) {
       return c.online;
-    }).concat(cameras.filter(function (c) {
-      return !c.online;
-    }));
-    document.querySelectorAll("#wall-cameras .camera-tile").forEach(function (tile, i) {
-      var camera = online[i];
-      if (!camera) return;
-      tile.setAttribute("data-camera-id", camera.id);
-      tile.querySelector(".camera-name").textContent = camera.name;
-      tile.classList.toggle("offline", !camera.online);
     });
+    if (online.length > n) {
+      // kiosk option camrotate: the next page of online cameras every few seconds
+      var first = (cameraTurn * n) % online.length;
+      online = online.slice(first).concat(online.slice(0, first));
+    }
+    cameraTiles.assign(online.concat(list.filter(function (c) {
+      return !c.online;
+    })).slice(0, n));
+  }
+
+  function rotateCameras() {
+    var value = new URLSearchParams(window.location.search).get("camrotate");
+    if (value === null || !/^\d+$/.test(value) || Number(value) === 0) return;
+    setInterval(function () {
+      cameraTurn++;
+      fillCameraTiles(cameraList);
+    }, Math.max(5, Number(value)) * 1000);
+  }
+
+  function startCameraTiles() {
+    var strip = byId("wall-cameras");
+    var panel = strip && strip.closest("[data-panel]");
+    if (!strip || (panel && panel.hidden)) return;
+    cameraTiles = window.CameraTiles.attach(strip, { api: Core.api, iceServers: config.ice_servers || [] }, Core.onStatus);
+    window.wallPage.cameraTiles = cameraTiles;
+    // the war room takes over the screen in-page: its own tiles play then, these pause
+    var stage = byId("wall-stage");
+    new MutationObserver(function () {
+      cameraTiles.pause(stage.hidden);
+    }).observe(stage, { attributes: true, attributeFilter: ["hidden"] });
+    fillCameraTiles(cameraList);
+    rotateCameras();
   }
 
   function addAlarm(alarm) {
@@ -301,9 +332,19 @@
     var id = data.id || data.camera_id;
     var point = layers.cameras.get(id);
     if (point && typeof data.online === "boolean") {
-      point.color = data.online ? "#b388ff" : "#5b4d7a";
-      layers.cameras.redraw();
+      // set() again (not a change in place): the layer keys its cached marker sprite on the style
+      layers.cameras.set(id, Object.assign(point, { color: data.online ? "#b388ff" : "#5b4d7a" }));
     }
+    if (event.type === "camera.stream" || typeof data.online !== "boolean") return;
+    var known = false;
+    var list = cameraList.map(function (c) {
+      if (c.id !== id) return c;
+      known = true;
+      return Object.assign({}, c, data);
+    });
+    if (!known && data.id) list.push(data);
+    if (!known && data.lat !== null && data.lat !== undefined) layers.cameras.set(id, cameraStyle(data));
+    fillCameraTiles(list);
   }
 
   /* ---- counters, legend, clock ---- */
@@ -456,6 +497,7 @@
     Core = window.WallCore;
     options = Core.kioskOptions();
     applyPanels();
+    startCameraTiles();
     fitStage();
     window.addEventListener("resize", fitStage);
     startRotation();

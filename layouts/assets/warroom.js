@@ -8,7 +8,6 @@
 
   var DESIGN_W = 3840;
   var DESIGN_H = 2160;
-  var EARTH_R = 6371008.8;
   var RING_COLORS = ["#ff2d55", "#ffb020", "#29d3ff", "#7f9cc4", "#7f9cc4"];
   var KINDS = {
     declared: "宣布战时", dispatch: "就近派遣", ack: "应答", arrival: "到达", broadcast: "范围广播",
@@ -29,18 +28,10 @@
   var role = null;
   var callId = null;
   var listsDue = false;
+  var whenMapReady = null; // resolves once the map and its layers exist
 
   function byId(id) {
     return document.getElementById(id);
-  }
-
-  function distance(lat1, lon1, lat2, lon2) {
-    var p1 = (lat1 * Math.PI) / 180;
-    var p2 = (lat2 * Math.PI) / 180;
-    var dp = p2 - p1;
-    var dl = ((lon2 - lon1) * Math.PI) / 180;
-    var a = Math.sin(dp / 2) * Math.sin(dp / 2) + Math.cos(p1) * Math.cos(p2) * Math.sin(dl / 2) * Math.sin(dl / 2);
-    return 2 * EARTH_R * Math.asin(Math.min(1, Math.sqrt(a)));
   }
 
   function ringOf(metres) {
@@ -86,6 +77,10 @@
     renderHeader();
     drawIncident();
     hub.subscribe("incident." + data.id);
+    ["cases", "alarms", "cameras"].forEach(function (topic) {
+      if (!(topic in hub.filters)) hub.subscribe(topic); // the wall has them already
+    });
+    whenMapReady.then(loadLocal).catch(report_error);
     Core.api("/api/incidents/" + data.id).then(applyDetail).catch(report_error);
     Core.api("/api/incidents/" + data.id + "/nearby").then(applyNearby).catch(report_error);
   }
@@ -93,6 +88,8 @@
   function peacetime() {
     if (incident && hub) hub.unsubscribe("incident." + incident.id);
     incident = null;
+    if (cameraTiles) cameraTiles.assign([]);
+    nearbyCameras = [];
     document.body.setAttribute("data-mode", "peacetime");
     document.body.removeAttribute("data-incident");
     if (onWall) {
@@ -165,7 +162,7 @@
     });
     layers.workers.ids().forEach(function (id) {
       var p = layers.workers.get(id);
-      var d = distance(incident.lat, incident.lon, p.lat, p.lon);
+      var d = Core.distance(incident.lat, incident.lon, p.lat, p.lon);
       var ring = ringOf(d);
       if (ring !== null) groups[ring].push({ id: id, d: d, state: p.state });
     });
@@ -231,63 +228,214 @@
     renderWorkers();
   }
 
-  /* ---- camera tiles: WebRTC play through the relay ---- */
+  /* ---- camera tiles: the nearest cameras playing live (assets/camera-tiles.js) ---- */
+
+  var cameraTiles = null;
+  var nearbyCameras = [];
 
   function fillCameras(cameras) {
-    document.querySelectorAll("#wr-cameras .camera-tile").forEach(function (tile, i) {
-      var camera = cameras[i];
-      stopTile(tile);
-      tile.querySelector(".camera-name").textContent = camera ? camera.name + " · " + Math.round(camera.distance_m) + " 米" : "—";
-      tile.querySelector(".camera-placeholder").textContent = camera ? "点击播放" : "圈内无摄像机";
-      tile.classList.toggle("offline", !!camera && !camera.online);
-      tile.onclick = camera ? function () {
-        play(tile, camera);
-      } : null;
-      if (camera) tile.setAttribute("data-camera-id", camera.id);
-      else tile.removeAttribute("data-camera-id");
+    nearbyCameras = cameras;
+    if (!cameraTiles) {
+      cameraTiles = window.CameraTiles.attach(byId("wr-cameras"), { api: Core.api, iceServers: config.ice_servers || [] },
+        Core.onStatus);
+      window.WarRoom.cameraTiles = cameraTiles;
+      cameraTiles.players.forEach(function (player) {
+        // in a conference, a click brings the tile's camera into the call
+        player.tile.onclick = function () {
+          if (callId && role !== "wall" && player.camera) pullCamera(player.camera);
+        };
+      });
+    }
+    // nearest first, but a playable camera before an offline one
+    var ordered = cameras.filter(function (c) {
+      return c.online;
+    }).concat(cameras.filter(function (c) {
+      return !c.online;
+    }));
+    cameraTiles.assign(ordered.slice(0, cameraTiles.players.length).map(function (c) {
+      return Object.assign({}, c, { label: c.name + " · " + Math.round(c.distance_m) + " 米" });
+    }));
+  }
+
+  function applyCameraEvent(data) {
+    if (!incident || typeof data.online !== "boolean") return;
+    var changed = false;
+    var cameras = nearbyCameras.map(function (c) {
+      if (c.id !== data.id) return c;
+      changed = true;
+      return Object.assign({}, c, { online: data.online, codec: data.codec || c.codec });
+    });
+    if (!changed && data.lat !== null && data.lat !== undefined) {
+      var d = Core.distance(incident.lat, incident.lon, data.lat, data.lon);
+      if (ringOf(d) === null) return;
+      cameras = cameras.concat([Object.assign({}, data, { distance_m: d })]).sort(function (a, b) {
+        return a.distance_m - b.distance_m;
+      });
+      changed = true;
+    }
+    if (changed) fillCameras(cameras);
+  }
+
+  /* ---- the incident's cases and alarms (inside the outer ring), live ---- */
+
+  var localCases = new Map(); // id -> case
+  var localAlarms = new Map(); // id -> alarm
+  var localLoaded = null; // the incident whose snapshot is loaded
+
+  function insideRings(lat, lon) {
+    if (lat === null || lat === undefined || lon === null || lon === undefined) return null;
+    var d = Core.distance(incident.lat, incident.lon, lat, lon);
+    return ringOf(d) === null ? null : d;
+  }
+
+  function loadLocal() {
+    var outer = incident.rings_m[incident.rings_m.length - 1];
+    var dLat = outer / 111320;
+    var dLon = outer / (111320 * Math.cos((incident.lat * Math.PI) / 180));
+    var bbox = [incident.lon - dLon, incident.lat - dLat, incident.lon + dLon, incident.lat + dLat].map(function (v) {
+      return v.toFixed(6);
+    }).join(",");
+    var open = config.open.map(function (s) {
+      return "status=" + s;
+    }).join("&");
+    var id = incident.id;
+    return Promise.all([
+      Core.api("/api/cases?limit=500&bbox=" + bbox + "&" + open),
+      Core.api("/api/alarms?state=raised&limit=500"),
+      incident.case_id ? Core.api("/api/cases/" + incident.case_id).catch(function () {
+        return null;
+      }) : Promise.resolve(null),
+    ]).then(function (answers) {
+      if (!incident || incident.id !== id) return;
+      localCases.clear();
+      localAlarms.clear();
+      layers.cases.clear();
+      answers[0].items.forEach(applyLocalCase);
+      if (answers[2]) applyLocalCase(answers[2]);
+      answers[1].forEach(function (a) {
+        applyLocalAlarm(a, "alarm.raised");
+      });
+      renderLocal();
+      localLoaded = id;
+      document.body.setAttribute("data-local-loaded", String(id));
     });
   }
 
-  function stopTile(tile) {
-    if (tile._pc) tile._pc.close();
-    tile._pc = null;
-    tile.classList.remove("playing");
+  function applyLocalCase(c) {
+    var own = c.id === incident.case_id;
+    var d = insideRings(c.lat, c.lon);
+    var old = localCases.get(c.id);
+    if (old && old.version > c.version) return false;
+    if ((d === null && !own) || (!own && config.open.indexOf(c.status) < 0)) {
+      if (!old) return false;
+      localCases.delete(c.id);
+      if (layers.cases) layers.cases.remove(c.id);
+      return true;
+    }
+    c.distance_m = d;
+    localCases.set(c.id, c);
+    if (layers.cases) layers.cases.set(c.id, Core.caseStyle(c, 1.4));
+    return true;
   }
 
-  function play(tile, camera) {
-    if (callId && role !== "wall") return pullCamera(camera);
-    stopTile(tile);
-    var pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
-    tile._pc = pc;
-    pc.addTransceiver("video", { direction: "recvonly" });
-    pc.ontrack = function (event) {
-      tile.querySelector("video").srcObject = event.streams[0] || new MediaStream([event.track]);
-      tile.classList.add("playing");
-    };
-    tile.querySelector(".camera-placeholder").textContent = "视频接入中…";
-    pc.createOffer()
-      .then(function (offer) {
-        return pc.setLocalDescription(offer);
-      })
-      .then(function () {
-        return new Promise(function (resolve) {
-          if (pc.iceGatheringState === "complete") return resolve();
-          pc.addEventListener("icegatheringstatechange", function () {
-            if (pc.iceGatheringState === "complete") resolve();
-          });
-          setTimeout(resolve, 2500);
-        });
-      })
-      .then(function () {
-        return Core.api("/api/cameras/" + camera.id + "/play", { method: "POST", body: { sdp: pc.localDescription.sdp, type: "offer" } });
-      })
-      .then(function (answer) {
-        return pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-      })
-      .catch(function (error) {
-        tile.querySelector(".camera-placeholder").textContent = "无法播放：" + (error.code || error.message);
-        stopTile(tile);
+  function applyLocalAlarm(a, type) {
+    if (type === "alarm.cleared" || a.state === "cleared") return localAlarms.delete(a.id);
+    var old = localAlarms.get(a.id);
+    var d = old ? old.distance_m : insideRings(a.lat, a.lon);
+    if (d === null || d === undefined) return false;
+    localAlarms.set(a.id, Object.assign({}, old, a, { distance_m: d }));
+    return true;
+  }
+
+  function renderLocal() {
+    var list = byId("wr-local");
+    if (!list || !incident) return;
+    list.textContent = "";
+    var alarms = Array.from(localAlarms.values()).sort(function (a, b) {
+      return (b.raised_at || "").localeCompare(a.raised_at || "");
+    });
+    alarms.forEach(function (a) {
+      var li = Core.el("li", "wr-alarm alarm-" + (a.severity || "normal") + (a.state === "acknowledged" ? " acknowledged" : ""));
+      li.setAttribute("data-alarm-id", a.id);
+      li.appendChild(Core.el("span", "kind", Core.label(config, "alarm", a.kind)));
+      li.appendChild(Core.el("span", "name", a.message || ""));
+      li.appendChild(Core.el("span", "dist", Math.round(a.distance_m) + " 米"));
+      list.appendChild(li);
+    });
+    var cases = Array.from(localCases.values()).sort(function (a, b) {
+      var own = (b.id === incident.case_id) - (a.id === incident.case_id);
+      return own || (Core.SEVERITY_RANK[b.severity] || 0) - (Core.SEVERITY_RANK[a.severity] || 0) ||
+        (a.distance_m || 0) - (b.distance_m || 0);
+    });
+    cases.forEach(function (c) {
+      var li = Core.el("li", "wr-case sev-" + c.severity + (c.id === incident.case_id ? " own" : ""));
+      li.setAttribute("data-case-id", c.id);
+      li.setAttribute("data-status", c.status);
+      li.appendChild(Core.el("span", "kind", Core.label(config, "severity", c.severity)));
+      li.appendChild(Core.el("span", "name", c.title));
+      li.appendChild(Core.el("span", "state", Core.label(config, "status", c.status)));
+      li.appendChild(Core.el("span", "dist", c.distance_m === null ? "" : Math.round(c.distance_m) + " 米"));
+      list.appendChild(li);
+    });
+    if (!list.children.length) list.appendChild(Core.el("li", "empty", "圈内暂无案件与告警"));
+    byId("wr-local-count").textContent = "案件 " + cases.length + " · 告警 " + alarms.length;
+  }
+
+  /* ---- broadcasts and their read receipts ---- */
+
+  var broadcasts = new Map(); // id -> broadcast with receipts
+
+  function applyBroadcasts(list) {
+    broadcasts.clear();
+    list.forEach(function (b) {
+      broadcasts.set(b.id, b);
+    });
+    renderBroadcasts();
+  }
+
+  function markRead(broadcastId, workerId, at) {
+    var b = broadcasts.get(broadcastId);
+    if (!b) return false;
+    b.receipts.forEach(function (r) {
+      if (r.worker_id === workerId && !r.read_at) r.read_at = at;
+    });
+    b.read = b.receipts.filter(function (r) {
+      return r.read_at;
+    }).length;
+    return true;
+  }
+
+  function renderBroadcasts() {
+    var list = byId("wr-broadcasts");
+    if (!list) return;
+    list.textContent = "";
+    Array.from(broadcasts.values()).sort(function (a, b) {
+      return b.id - a.id;
+    }).forEach(function (b) {
+      var li = Core.el("li", "wr-bcast");
+      li.setAttribute("data-broadcast-id", b.id);
+      li.setAttribute("data-read", b.read);
+      li.setAttribute("data-delivered", b.delivered);
+      var head = Core.el("div", "bc-head");
+      head.appendChild(Core.el("span", "time", Core.time(b.sent_at, config.tz)));
+      head.appendChild(Core.el("span", "ring", ringName(b.ring_m) + " 内"));
+      head.appendChild(Core.el("span", "text", b.text));
+      head.appendChild(Core.el("b", "bc-count" + (b.read === b.delivered ? " all" : ""), "已读 " + b.read + "/" + b.delivered));
+      li.appendChild(head);
+      var who = Core.el("div", "bc-who");
+      b.receipts.slice().sort(function (x, y) {
+        return (y.read_at ? 1 : 0) - (x.read_at ? 1 : 0) || x.distance_m - y.distance_m;
+      }).forEach(function (r) {
+        var tag = Core.el("span", r.read_at ? "read" : "unread", (names[r.worker_id] || "人员 " + r.worker_id) +
+          (r.read_at ? " ✓ " + Core.time(r.read_at, config.tz) : ""));
+        tag.setAttribute("data-worker-id", r.worker_id);
+        tag.setAttribute("data-read", r.read_at ? "1" : "0");
+        who.appendChild(tag);
       });
+      li.appendChild(who);
+      list.appendChild(li);
+    });
+    if (!list.children.length) list.appendChild(Core.el("li", "empty", "尚未广播"));
   }
 
   /* ---- responders, timeline ---- */
@@ -296,6 +444,7 @@
     if (!incident || detail.id !== incident.id) return;
     incident = Object.assign(incident, detail);
     renderResponders(detail.responders);
+    applyBroadcasts(detail.broadcasts || []);
     byId("wr-timeline").textContent = "";
     detail.actions.forEach(addAction);
     fillRingChoice();
@@ -441,7 +590,7 @@
       tick();
       var s = data.stats;
       var links = Core.el("div", "wr-exports");
-      ["csv", "xlsx"].forEach(function (f) {
+      ["csv", "xlsx", "pdf"].forEach(function (f) {
         var b = Core.el("button", "wr-btn", "导出 " + f.toUpperCase());
         b.onclick = function () {
           download(f);
@@ -483,14 +632,32 @@
       }).catch(function () {});
       return;
     }
+    if (message.op === "subscribed" && !message.recovered && incident && localLoaded === incident.id &&
+        (message.topic === "cases" || message.topic === "alarms")) {
+      loadLocal().catch(function () {}); // events were lost (e.g. a server restart): take a fresh snapshot
+      return;
+    }
     if (message.op !== "event") return;
     var data = message.data || {};
     if (message.topic === "incidents" && mode === "follow") {
       if (message.type === "incident.declared") show(data);
       else if (message.type === "incident.stood_down" && incident && incident.id === data.id) peacetime();
+    } else if (incident && message.topic === "cases") {
+      if (applyLocalCase(data)) renderLocal();
+    } else if (incident && message.topic === "alarms" && message.type.indexOf("alarm.") === 0) {
+      if (applyLocalAlarm(data, message.type)) renderLocal();
+    } else if (incident && message.topic === "cameras") {
+      applyCameraEvent(data);
     } else if (incident && message.topic === "incident." + incident.id) {
       if (message.type === "incident.action") {
         addAction(data);
+        if (data.kind === "broadcast_read" && markRead(data.data.broadcast, data.data.worker_id, data.at)) {
+          renderBroadcasts();
+        } else if (data.kind === "broadcast" || data.kind === "broadcast_read") {
+          Core.api("/api/incidents/" + incident.id).then(function (d) {
+            if (incident && d.id === incident.id) applyBroadcasts(d.broadcasts);
+          }).catch(function () {});
+        }
         if (["dispatch", "ack", "arrival"].indexOf(data.kind) >= 0) {
           Core.api("/api/incidents/" + incident.id).then(function (d) {
             renderResponders(d.responders);
@@ -522,10 +689,11 @@
       byId("wr-actions").hidden = true;
     });
     wireActions();
-    Core.whenMap("warroom-map").then(function (leaflet) {
+    whenMapReady = Core.whenMap("warroom-map").then(function (leaflet) {
       map = leaflet;
       var pane = Core.livePane(map);
       layers.devices = Core.pointLayer({ pane: pane }).addTo(map);
+      layers.cases = Core.pointLayer({ pane: pane }).addTo(map);
       layers.workers = Core.pointLayer({ pane: pane }).addTo(map);
       layers.centre = Core.pointLayer({ pane: pane, pulseMs: 1600 }).addTo(map);
       track = Core.trackWorkers(layers.workers, 2.2);
@@ -563,7 +731,7 @@
   }
 
   var started = false;
-  window.WarRoom = { distance: distance };
+  window.WarRoom = {};
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     warroom: {
       follow: function (cfg) {

@@ -44,22 +44,46 @@
   };
 
   // ----- calls -----
+  var ringTimer = null;
+
+  function stopRinging() {
+    clearInterval(ringTimer);
+    ringTimer = null;
+    invitation = null;
+    show("incoming", false);
+    if (navigator.vibrate) navigator.vibrate(0);
+  }
+
   calls.on("invite", function (invite) {
-    if (calls.callId) { calls.decline(invite.call, "busy"); return; }
+    if (calls.callId || invitation) { // the server marks us busy already; this only covers a race
+      calls.decline(invite.call, "busy").catch(function () {});
+      return;
+    }
     invitation = invite;
-    $("caller").textContent = "来电 " + (invite.from || "") + (invite.kind === "session" ? " · 会商 session" : "");
+    var until = Date.now() + (invite.ring_s || 30) * 1000;
+    $("caller").textContent = "来电 " + (invite.from || "") + (invite.kind === "session" ? " · 会商 session" : "") +
+      (invite.case_id ? " · 案件 " + invite.case_id : "");
+    var tick = function () { $("ring-left").textContent = Math.max(0, Math.ceil((until - Date.now()) / 1000)) + " s"; };
+    tick();
+    ringTimer = setInterval(tick, 1000);
+    $("incoming").setAttribute("data-call", invite.call);
     show("incoming", true);
-    if (navigator.vibrate) navigator.vibrate([400, 200, 400]);
+    say("");
+    if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
   });
   calls.on("invite_closed", function (closed) {
-    if (invitation && closed.call === invitation.call) { invitation = null; show("incoming", false); }
+    if (!invitation || closed.call !== invitation.call) return;
+    stopRinging();
+    if (closed.reason === "missed") say("未接来电 missed call");
+    else if (closed.reason !== "answered") say("对方已取消 call cancelled");
   });
-  calls.on("remote", function (remote) { render(); });
+  calls.on("remote", function () { render(); });
   calls.on("state", function () { render(); });
   calls.on("ended", function (snapshot) {
     show("incall", false);
     $("remote").innerHTML = "";
-    say("通话结束 call ended" + (snapshot && snapshot.reason ? " (" + snapshot.reason + ")" : ""));
+    $("incall").setAttribute("data-state", "ended");
+    say("通话结束 call ended" + (snapshot && snapshot.reason ? "：" + WallCalls.reasonText(snapshot.reason) : ""));
   });
   calls.on("error", function (error) { say(String(error.message || error)); });
 
@@ -80,36 +104,43 @@
       if (video.srcObject !== calls.remote[slot]) video.srcObject = calls.remote[slot];
       var who = calls.shownIn(Number(slot));
       figure.style.display = who ? "block" : "none";
-      var caption = figure.querySelector("figcaption");
-      caption.textContent = who ? who.label : "";
-      caption.className = who && (who.muted.audio || who.muted.video) ? "muted" : "";
+      figure.setAttribute("data-muted-audio", String(Boolean(who && who.muted.audio)));
+      figure.setAttribute("data-muted-video", String(Boolean(who && who.muted.video)));
+      figure.querySelector("figcaption").textContent = who
+        ? who.label + (who.muted.audio ? "〔静音 muted〕" : "") + (who.muted.video ? "〔无画面 no video〕" : "") : "";
     });
     if (calls.localStream && $("selfview").srcObject !== calls.localStream) $("selfview").srcObject = calls.localStream;
+    var status = WallCalls.status(calls.snapshot, calls.participant);
     var snapshot = calls.snapshot;
-    $("callstate").textContent = snapshot ? "通话中 " + snapshot.state + (snapshot.recording ? " · 录制中 REC" : "") : "";
+    $("incall").setAttribute("data-state", status.state);
+    $("callstate").textContent = status.text + (snapshot && snapshot.recording ? " · 录制中 REC" : "");
+    var me = calls.me();
+    ["audio", "video"].forEach(function (kind) {
+      $("mute-" + kind).setAttribute("aria-pressed", String(Boolean(me && me.muted[kind])));
+    });
   }
 
   $("accept").onclick = function () {
     if (!invitation) return;
     var invite = invitation;
-    invitation = null;
-    show("incoming", false);
-    calls.accept(invite.call, invite.participant).then(render, function (error) { say(error.message); });
+    stopRinging();
+    say("接通中… connecting");
+    calls.accept(invite.call, invite.participant).then(function () { say(""); render(); },
+      function (error) { say("接听失败 " + error.message); });
   };
   $("decline").onclick = function () {
     if (!invitation) return;
-    calls.decline(invitation.call, "declined");
-    invitation = null;
-    show("incoming", false);
+    var call = invitation.call;
+    stopRinging();
+    calls.decline(call, "declined").then(function () { say("已拒接 declined"); },
+      function (error) { say(error.message); });
   };
   $("hangup").onclick = function () { calls.hangup().catch(function (error) { say(error.message); }); };
   ["audio", "video"].forEach(function (kind) {
     var button = $("mute-" + kind);
     button.onclick = function () {
-      var on = button.getAttribute("aria-pressed") !== "true";
       var what = {};
-      what[kind] = on;
-      button.setAttribute("aria-pressed", String(on));
+      what[kind] = button.getAttribute("aria-pressed") !== "true";
       calls.mute(what).catch(function (error) { say(error.message); });
     };
   });
@@ -122,6 +153,13 @@
       if (!hub()) return setTimeout(subscribe, 200);
       hub().subscribe("user." + me.worker_id);
     };
+    window.addEventListener("wallhub:message", function (event) { // calls can ring from now on
+      var message = event.detail || {};
+      if (message.op === "subscribed" && message.topic === "user." + me.worker_id) {
+        document.body.setAttribute("data-calls", "ready");
+        $("ready").textContent = "可接听来电 ready for calls";
+      }
+    });
     subscribe();
   }, function (error) { say("not signed in: " + error.message); });
 })();

@@ -1,8 +1,10 @@
 """The wall's layout: a 3840×2160 stage scaled to the screen, map in the middle, panels either side.
 
 Live parts (map layers, case feed, countdowns, alarms, counters) are driven in the browser by
-assets/wall-page.js from hub events; the statistics panels come from server callbacks (wall/panels.py).
-Kiosk URL options: ?token=…&panels=map,feed,…&rotate=20&street=<id> (see layouts/README.md).
+assets/wall-page.js from hub events; the camera tiles play over WebRTC (assets/camera-tiles.js); the
+statistics panels come from server callbacks (wall/panels.py).
+Kiosk URL options: ?token=…&panels=map,feed,…&rotate=20&street=<id>&cameras=N&camrotate=S
+(see layouts/README.md).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from flask import Flask
 from layouts import db
 from layouts.basemap import map_container
 from layouts.labels import page_config
-from layouts.pages import hub_status, make_app
+from layouts.pages import camera_tiles, hub_status, make_app
 from layouts.wall import panels
 
 STATS_INTERVAL_MS = 30_000
@@ -80,13 +82,6 @@ def _left() -> html.Div:
 
 
 def _center(app: Dash) -> html.Div:
-    tiles = [
-        html.Div(
-            [html.Div("视频接入中", className="camera-placeholder"), html.Div("—", className="camera-name")],
-            className="camera-tile", **{"data-slot": str(i)},
-        )
-        for i in range(CAMERA_TILES)
-    ]
     return html.Div(
         [
             html.Section(
@@ -99,7 +94,8 @@ def _center(app: Dash) -> html.Div:
                 className="card map-card",
                 **{"data-panel": "map"},
             ),
-            card("视频监控", html.Div(tiles, id="wall-cameras", className="camera-strip"), "cameras", "cameras-card"),
+            card("视频监控", html.Div(camera_tiles(CAMERA_TILES), id="wall-cameras", className="camera-strip"),
+                 "cameras", "cameras-card"),
         ],
         className="col col-center",
     )

@@ -1,4 +1,4 @@
-"""The war-room view: header with elapsed time, centred map with rings, nearby lists, cameras, timeline, actions.
+"""The war-room view: header, centred map with rings, nearby lists, live cameras, cases/alarms, receipts, timeline.
 
 The same skeleton serves /warroom/ and, hidden until an incident is declared, the wall (/wall/), where
 assets/warroom.js switches to it in-page. Everything live is filled in by warroom.js.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dash import Dash, dcc, html
 
 from layouts.basemap import map_container
-from layouts.pages import hub_status
+from layouts.pages import camera_tiles, hub_status
 from layouts.wall.page import card
 
 CAMERA_TILES = 4
@@ -51,15 +51,12 @@ def _actions() -> html.Div:
 
 def stage(app: Dash, with_status: bool = True, hidden: bool = False) -> html.Div:
     """The war-room stage (3840×2160, scaled to the screen by warroom.js); the wall's starts hidden."""
-    tiles = [
-        html.Div([html.Video(className="camera-video", autoPlay=True, muted=True),
-                  html.Div("—", className="camera-placeholder"), html.Div("—", className="camera-name")],
-                 className="camera-tile", **{"data-slot": str(i)})
-        for i in range(CAMERA_TILES)
-    ]
+    local = html.Div([html.Div(id="wr-local-count", className="wr-sub"),
+                      html.Ol(id="wr-local", className="wr-list wr-local")], className="wr-stack")
     left = html.Div(
         [
             card("周边人员（按圈层）", html.Div(id="wr-workers", className="wr-rings"), "wr-workers", "wr-fill"),
+            card("圈内案件 · 告警", local, "wr-local", "wr-half"),
             card("应急资源 · 感知设备", html.Ol(id="wr-resources", className="wr-list"), "wr-resources", "wr-half"),
         ],
         className="col col-left",
@@ -68,13 +65,16 @@ def stage(app: Dash, with_status: bool = True, hidden: bool = False) -> html.Div
         [
             html.Section([map_container(app, "warroom-map", zoomControl=False),
                           html.Div(id="wr-legend", className="map-legend")], className="card map-card"),
-            card("周边视频", html.Div(tiles, id="wr-cameras", className="camera-strip"), "wr-cameras", "cameras-card"),
+            card("周边视频", html.Div(camera_tiles(CAMERA_TILES), id="wr-cameras", className="camera-strip"),
+                 "wr-cameras", "cameras-card"),
         ],
         className="col col-center",
     )
     right = html.Div(
         [
             card("出动人员 · 应答", html.Ol(id="wr-responders", className="wr-list"), "wr-responders", "wr-half"),
+            card("广播指令 · 已读回执", html.Ol(id="wr-broadcasts", className="wr-list wr-broadcasts"), "wr-broadcasts",
+                 "wr-half"),
             card("行动时间线", html.Ol(id="wr-timeline", className="wr-list wr-timeline"), "wr-timeline", "wr-fill"),
         ],
         className="col col-right",

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 from pathlib import Path
 
 import httpx
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 - the browser tests' import point
+from bench.procs import stop_process
 from tests.realtime.servers import WALL, free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 
 
 class DemoServer:
@@ -64,14 +60,7 @@ class DemoServer:
 
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_process(self.proc)
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
         """Call the API as the demo commander."""

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bench.browser import LIVE, on_wall
 from tests.browser.server import DemoServer
 
 pytestmark = pytest.mark.browser
 
-LIVE = "document.getElementById('hub-status')?.dataset.status === 'live'"
+# Predicates are functions: the pages' Content-Security-Policy forbids evaluating an expression string.
 
 
 def report(demo: DemoServer, title: str, severity: str = "major") -> dict:
@@ -39,20 +40,14 @@ def open_wall(page_factory, demo: DemoServer, token: str):
     """The wall, live, with its case snapshot loaded."""
     page = page_factory(f"{demo.base}/wall/?token={token}")
     page.wait_for_function(LIVE, timeout=20_000)
-    page.wait_for_function("document.body.hasAttribute('data-loaded-cases')", timeout=20_000)
+    page.wait_for_function("() => document.body.hasAttribute('data-loaded-cases')", timeout=20_000)
     return page
-
-
-def on_wall(case_id: int) -> str:
-    """JS: the case is on the wall's map and in its feed."""
-    return (f"window.wallPage.layers.cases.has({case_id}) && "
-            f"!!document.querySelector('#wall-feed li[data-case-id=\"{case_id}\"]')")
 
 
 def test_wall_renders_the_demo_city(page_factory, demo: DemoServer, wall_token: str) -> None:
     page = open_wall(page_factory, demo, wall_token)
-    page.wait_for_function("document.querySelectorAll('[data-kpi]').length === 6", timeout=20_000)
-    page.wait_for_function("window.wallPage.layers.workers.size() > 100", timeout=20_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-kpi]').length === 6", timeout=20_000)
+    page.wait_for_function("() => window.wallPage.layers.workers.size() > 100", timeout=20_000)
     assert page.evaluate("window.wallPage.layers.cases.size()") > 10
     assert page.evaluate("window.wallPage.layers.sensors.size()") > 0
     assert page.evaluate("window.wallPage.layers.cameras.size()") > 0
@@ -77,7 +72,7 @@ def test_case_created_through_the_api_is_on_the_wall_within_a_second(
 def test_kiosk_options_pick_panels_and_filter_a_street(page_factory, demo: DemoServer, wall_token: str) -> None:
     street = demo.api("GET", "/api/streets").json()[0]
     page = page_factory(f"{demo.base}/wall/?token={wall_token}&panels=map,feed&street={street['id']}&rotate=0")
-    page.wait_for_function("document.body.hasAttribute('data-loaded-cases')", timeout=20_000)
+    page.wait_for_function("() => document.body.hasAttribute('data-loaded-cases')", timeout=20_000)
     assert page.locator('[data-panel="map"]').is_visible()
     assert page.locator('[data-panel="feed"]').is_visible()
     assert not page.locator('[data-panel="kpi"]').is_visible()
@@ -106,12 +101,13 @@ def test_console_actions_change_the_wall_and_refusals_are_shown(
     console.locator('.action-buttons [data-action="accept"]').click()
     console.locator('#action-result[data-result="ok"]').wait_for(timeout=15_000)
     wall.wait_for_function(
-        f"document.querySelector('#wall-feed li[data-case-id=\"{case['id']}\"] .status').dataset.status === 'accepted'",
+        f"() => document.querySelector('#wall-feed li[data-case-id=\"{case['id']}\"] .status').dataset.status"
+        " === 'accepted'",
         timeout=15_000,
     )
 
     console.locator('.action-buttons [data-action="register"]').click()
-    console.wait_for_function("document.getElementById('detail-status').dataset.status === 'registered'",
+    console.wait_for_function("() => document.getElementById('detail-status').dataset.status === 'registered'",
                               timeout=15_000)
     walk_near(demo, case["lat"], case["lon"])
     console.locator("#find-nearest").click()
@@ -120,13 +116,13 @@ def test_console_actions_change_the_wall_and_refusals_are_shown(
     console.locator("#nearest-list li[data-worker-id] button").first.click()
     console.locator('#order-status[data-order-state="sent"]').wait_for(timeout=15_000)
     wall.wait_for_function(
-        f"window.wallPage.cases.get({case['id']}).status === 'dispatched'", timeout=15_000
+        f"() => window.wallPage.cases.get({case['id']}).status === 'dispatched'", timeout=15_000
     )
 
 
 def test_console_exports_the_case_list(page_factory, demo: DemoServer) -> None:
     console = page_factory(f"{demo.base}/console/?token={demo.commander}")
-    console.wait_for_function("document.querySelectorAll('#console-queue tr').length > 5", timeout=20_000)
+    console.wait_for_function("() => document.querySelectorAll('#console-queue tr').length > 5", timeout=20_000)
     with console.expect_download(timeout=10_000) as csv:
         console.locator("#export-csv").click()
     text = open(csv.value.path(), encoding="utf-8-sig").read()
@@ -151,11 +147,11 @@ def test_playback_draws_a_worker_trail(page_factory, demo: DemoServer) -> None:
     page.keyboard.type(worker["code"])
     page.keyboard.press("Enter")
     page.locator("#play-load").click()
-    page.wait_for_function("Number(document.body.dataset.trailPoints) >= 20", timeout=10_000)
+    page.wait_for_function("() => Number(document.body.dataset.trailPoints) >= 20", timeout=10_000)
     assert page.evaluate("window.playbackPage.state().drawn") >= 20
     start = page.evaluate("window.playbackPage.state().t")
     page.locator("#play-toggle").click()
-    page.wait_for_function(f"window.playbackPage.state().t > {start}", timeout=5_000)
+    page.wait_for_function(f"() => window.playbackPage.state().t > {start}", timeout=5_000)
 
 
 def test_wall_recovers_by_itself_after_the_server_restarts(
@@ -164,7 +160,7 @@ def test_wall_recovers_by_itself_after_the_server_restarts(
     page = open_wall(page_factory, demo, wall_token)
     page.evaluate("window.__sameDocument = true")
     demo.stop()
-    page.wait_for_function("document.getElementById('hub-status').dataset.status !== 'live'", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('hub-status').dataset.status !== 'live'", timeout=10_000)
     demo.start()
     case = report(demo, "浏览器测试：重启后上报")  # may land before the wall reconnects: the snapshot has it
     page.wait_for_function(LIVE, timeout=30_000)
