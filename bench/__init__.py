@@ -6,7 +6,7 @@ import importlib
 import json
 import sys
 
-BENCHES = ("hub", "nearest", "relay", "calls", "wall", "soak")
+BENCHES = ("hub", "nearest", "relay", "calls", "wall", "soak", "trails")
 
 
 def emit(figures: dict, as_json: bool) -> None:

@@ -30,7 +30,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import emit
-from bench.relay import Probe, _command, _percentile, _size, _use_loopback, answer_commands
+from bench.relay import (
+    Probe,
+    _command,
+    _percentile,
+    _size,
+    _use_loopback,
+    answer_commands,
+    measure,
+    start_child,
+    stop_children,
+)
 
 FREEZE_S = 0.2
 PARTIES = 3
@@ -236,10 +246,7 @@ def _child(role: str, conn, *args: Any) -> None:
 # ----- orchestration -----
 
 def _start(ctx, role: str, *args: Any):
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_child, args=(role, child, *args), daemon=True, name=f"bench-calls-{role}")
-    process.start()
-    return process, parent
+    return start_child(ctx, _child, role, *args)
 
 
 def run(options: dict) -> dict:
@@ -268,28 +275,13 @@ def run(options: dict) -> dict:
             time.sleep(0.25)
         _log(f"{pictures}/{expected} receivers have a picture ({len(refused)} refused); "
              f"measuring {options['duration']:g} s")
-        start = time.monotonic()
-        for _, conn in peers:
-            conn.send((start, start + options["duration"]))
-            conn.recv()
-        server_conn.send("mark")
-        server_conn.recv()
-        time.sleep(options["duration"])
-        server_conn.send("report")
-        figures = server_conn.recv()
+        figures, peer_reports = measure(server_conn, peers, options["duration"])
         by_peer, peer_cpu = [], 0.0
-        for _, conn in peers:
-            conn.send("report")
-            cpu, reports = conn.recv()
+        for cpu, reports in peer_reports:
             by_peer += reports
             peer_cpu += cpu
     finally:
-        for process, conn in reversed(processes):
-            with contextlib.suppress(OSError, BrokenPipeError):
-                conn.send("stop")
-            process.join(10)
-            if process.is_alive():
-                process.terminate()
+        stop_children(processes)
     probes = [probe for reports in by_peer for probe in reports]
     latencies = [ms for probe in probes for ms in probe["latencies_ms"]]
     sessions: dict[str, bool] = {}

@@ -12,7 +12,11 @@ the hub phase; `at` in the baseline), sampled on every 10th client: the same fra
 client; lost = published case offsets some client never received.
 Deliveries = case events + position items received by all clients; efficiency = deliveries per
 second of server CPU (user + system) over the publishing window and a drain after it.
-The Redis database (default 13) is flushed before each phase. The last line printed is JSON.
+The Redis database (default 13) is flushed before each phase. With `--trails`, a further process writes
+the same rate of position fixes into the trail table of PostgreSQL during the hub phase (bench/trails.py, the
+pipeline's own trail writer), as the ingest pipeline does in production. With `--ingest R`, a process POSTs
+R position fixes a second to the server under test's /api/positions (its own pipeline: validation, live
+state, geofences, trails) while it fans out. The last line printed is JSON.
 """
 
 from __future__ import annotations
@@ -20,14 +24,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import gc
 import json
 import logging
 import multiprocessing
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,9 +38,15 @@ import time
 from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from bench import emit
+from bench.procs import free_port, memory_mb, stop_process, wait_port
+from bench.trails import PRIVATE_DB as TRAILS_DB
+from bench.trails import run_trail_load
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -46,6 +55,7 @@ AT_RE = re.compile(rb'"at":([0-9.]+)')
 STALE_BINS = 60_000  # 1 ms bins
 DRAIN_S = 2.0
 SAMPLE_EVERY = 10
+INCIDENT_TOPIC = "incident.1"
 BASELINE_IN_FLIGHT = 64
 
 _SETUP = """
@@ -53,8 +63,11 @@ import django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
+import json
+from dispatchd.models import Worker
 from wall.auth import create_token
-print(create_token("wall", "bench-hub"))
+Worker.objects.bulk_create(Worker(code=f"BENCH{i:04d}", name=f"bench {i}", state="on_duty") for i in range(500))
+print(json.dumps({"wall": create_token("wall", "bench-hub"), "commander": create_token("commander", "bench-ingest")}))
 """
 
 
@@ -73,6 +86,9 @@ class Load:
     cases_per_s: float
     workers: int
     position_batch: int
+    incident_events_per_s: float = 0.0  # > 0: an incident is active, every client also follows its topic
+    trails_url: str = ""  # a database: trails are written into it at positions_per_s during the hub phase
+    ingest_per_s: float = 0.0  # fixes a second POSTed to the server under test's /api/positions meanwhile
 
 
 # ---- the load ---------------------------------------------------------------------------------
@@ -83,6 +99,9 @@ def plan(load: Load) -> list[tuple[float, str, Any]]:
     steps: list[tuple[float, str, Any]] = []
     for n in range(1, int(load.duration_s * load.cases_per_s) + 1):
         steps.append(((n - 1) / load.cases_per_s, "case", n))
+    if load.incident_events_per_s > 0:
+        for n in range(1, int(load.duration_s * load.incident_events_per_s) + 1):
+            steps.append(((n - 0.5) / load.incident_events_per_s, "incident", n))
     batches = int(load.duration_s * load.positions_per_s / load.position_batch)
     for k in range(batches):
         first = k * load.position_batch
@@ -101,6 +120,16 @@ def case_event(n: int) -> dict[str, Any]:
         "pub": time.time(),
     }
     return {"type": "case.dispatched", "data": data}
+
+
+def incident_event(n: int) -> dict[str, Any]:
+    """A war-room timeline entry about the size of a real one; `pub` is when it was published."""
+    data = {
+        "id": n, "incident_id": 1, "kind": "ack" if n % 3 else "note", "actor": "commander:zhang",
+        "text": "网格员已确认指令 order acknowledged", "at": "2024-05-01T10:00:00+08:00",
+        "data": {"worker_id": n % 5000, "order_id": n}, "pub": time.time(),
+    }
+    return {"type": "incident.action", "data": data}
 
 
 def position_item(worker: int, at: float) -> dict[str, Any]:
@@ -136,17 +165,44 @@ def publish_hub(steps: list, redis_url: str, data_dir: str, out: Connection) -> 
     _django(redis_url, data_dir)
     from realtime import publish, publish_many
 
-    offsets, positions, late = [], 0, 0.0
+    offsets, incident_offsets, positions, late = [], [], 0, 0.0
     start = time.time() + 0.1
     for kind, arg, lateness in _paced(steps, start):
         late = max(late, lateness)
         if kind == "case":
             offsets.append(publish("cases", case_event(arg)))
+        elif kind == "incident":
+            incident_offsets.append(publish(INCIDENT_TOPIC, incident_event(arg)))
         else:
             now = time.time()
             publish_many("positions", [{"type": "position", "data": position_item(w, now)} for w in arg])
             positions += len(arg)
-    out.send({"case_offsets": offsets, "positions": positions, "elapsed_s": time.time() - start, "late_s": late})
+    out.send({"case_offsets": offsets, "incident_offsets": incident_offsets, "positions": positions,
+              "elapsed_s": time.time() - start, "late_s": late})
+
+
+def ingest_positions(base: str, token: str, rate: float, seconds: float, out: Connection) -> None:
+    """Ingest process: POST /api/positions to the server under test (its own pipeline: trails, live state, …)."""
+    import httpx
+
+    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    ids = [w["id"] for w in client.get("/api/workers").json() if w["code"].startswith("BENCH")]
+    batch, sent, accepted, took = 50, 0, 0, []
+    start = time.time()
+    while (elapsed := time.time() - start) < seconds:
+        now = datetime.now(UTC).isoformat()
+        items = [{"worker_id": ids[(sent + i) % len(ids)], "lat": CENTRE[0] + ((sent + i) % 97) / 1000,
+                  "lon": CENTRE[1] + (sent // len(ids) % 50) / 5000, "at": now, "accuracy_m": 5.0}
+                 for i in range(batch)]
+        began = time.perf_counter()
+        accepted += batch if client.post("/api/positions", json={"items": items}).status_code == 200 else 0
+        took.append((time.perf_counter() - began) * 1000)
+        sent += batch
+        time.sleep(max(0.0, start + sent / rate - time.time()))
+    client.close()
+    took.sort()
+    out.send({"fixes_per_s": round(accepted / elapsed, 1), "refused": sent - accepted,
+              "request_p99_ms": round(took[int(0.99 * (len(took) - 1))], 1) if took else None})
 
 
 def publish_baseline(steps: list, redis_url: str, data_dir: str, out: Connection) -> None:
@@ -178,7 +234,7 @@ async def _publish_baseline(steps: list, out: Connection) -> None:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    offsets, positions, late = [], 0, 0.0
+    offsets, incident_offsets, positions, late = [], [], 0, 0.0
     start = time.time() + 0.1
     end = start + steps[-1][0] + 1.0  # what it cannot publish in time is left out, as the load would move on
     for due, kind, arg in steps:
@@ -191,13 +247,17 @@ async def _publish_baseline(steps: list, out: Connection) -> None:
         if kind == "case":
             offsets.append(arg)
             await fan("cases", arg, case_event(arg))
+        elif kind == "incident":
+            incident_offsets.append(arg)
+            await fan(INCIDENT_TOPIC, arg, incident_event(arg))
         else:
             now = time.time()
             for worker in arg:
                 positions += 1
                 await fan("positions", positions, {"type": "position", "data": position_item(worker, now)})
     await asyncio.gather(*tasks)
-    out.send({"case_offsets": offsets, "positions": positions, "elapsed_s": time.time() - start, "late_s": late})
+    out.send({"case_offsets": offsets, "incident_offsets": incident_offsets, "positions": positions,
+              "elapsed_s": time.time() - start, "late_s": late})
 
 
 # ---- the clients ------------------------------------------------------------------------------
@@ -209,8 +269,10 @@ class Tally:
     def __init__(self) -> None:
         self.items = 0
         self.latencies_ms = array("d")
+        self.incident_latencies_ms = array("d")
         self.stale = [0] * (STALE_BINS + 1)
         self.offsets: list[array] = []
+        self.incident_offsets: list[array] = []
         self.closed: list[int | None] = []
         self.cpu_s = 0.0
 
@@ -219,29 +281,38 @@ class Tally:
         return {
             "items": self.items, "latencies_ms": self.latencies_ms, "stale": self.stale,
             "offsets": self.offsets, "closed": self.closed, "cpu_s": self.cpu_s,
+            "incident_latencies_ms": self.incident_latencies_ms, "incident_offsets": self.incident_offsets,
         }
 
 
-def run_clients(url: str, origin: str, count: int, first: int, hub: bool, conn: Connection) -> None:
-    """Client process: `count` WebSockets; says "ready", records until told "stop", sends its Tally."""
-    asyncio.run(_clients(url, origin, count, first, hub, conn))
+def run_clients(url: str, origin: str, count: int, first: int, topics: tuple[str, ...] | None,
+                conn: Connection) -> None:
+    """Client process: `count` WebSockets; says "ready", records until told "stop", sends its Tally.
+
+    `topics`: what each client subscribes to on the hub; None for the baseline (its server sends everything).
+    """
+    asyncio.run(_clients(url, origin, count, first, topics, conn))
 
 
-async def _clients(url: str, origin: str, count: int, first: int, hub: bool, conn: Connection) -> None:
+async def _clients(url: str, origin: str, count: int, first: int, topics: tuple[str, ...] | None,
+                   conn: Connection) -> None:
     from websockets.asyncio.client import connect
 
     tally = Tally()
     sockets = []
     for _ in range(count):
         ws = await connect(url, origin=origin, max_size=None, ping_interval=None, compression=None, open_timeout=30)
-        if hub:
-            await _subscribe(ws)
+        if topics:
+            await _subscribe(ws, topics)
         sockets.append(ws)
     tasks = []
     for index, ws in zip(range(first, first + count), sockets, strict=True):
-        offsets = array("q")
-        tally.offsets.append(offsets)
+        offsets = {"cases": array("q"), INCIDENT_TOPIC: array("q")}
+        tally.offsets.append(offsets["cases"])
+        tally.incident_offsets.append(offsets[INCIDENT_TOPIC])
         tasks.append(asyncio.create_task(_receive(ws, tally, offsets, index % SAMPLE_EVERY == 0)))
+    gc.collect()
+    gc.freeze()  # the measuring clients must not add their own full-collection pauses to the latencies
     conn.send("ready")
     cpu0 = time.process_time()
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)
@@ -255,10 +326,10 @@ async def _clients(url: str, origin: str, count: int, first: int, hub: bool, con
     conn.send(tally.result())
 
 
-async def _subscribe(ws: Any) -> None:
-    await ws.send('{"op":"subscribe","topic":"cases"}')
-    await ws.send('{"op":"subscribe","topic":"positions"}')
-    pending = {"cases", "positions"}
+async def _subscribe(ws: Any, topics: tuple[str, ...]) -> None:
+    for topic in topics:
+        await ws.send(json.dumps({"op": "subscribe", "topic": topic}))
+    pending = set(topics)
     while pending:
         message = json.loads(await asyncio.wait_for(ws.recv(), 30))
         if message["op"] == "subscribed":
@@ -269,7 +340,7 @@ async def _subscribe(ws: Any) -> None:
             raise RuntimeError(f"hub refused: {message}")
 
 
-async def _receive(ws: Any, tally: Tally, offsets: array, sample: bool) -> None:
+async def _receive(ws: Any, tally: Tally, offsets: dict[str, array], sample: bool) -> None:
     """Read frames cheaply: parse case events only; count and (sampled) date position items."""
     import websockets
 
@@ -281,10 +352,12 @@ async def _receive(ws: Any, tally: Tally, offsets: array, sample: bool) -> None:
             head = raw[:40]
             if head.startswith(b'{"op":"batch"'):
                 if sample:
-                    rows = json.loads(raw)["items"]
+                    batch = json.loads(raw)
+                    rows = batch["items"]
                     tally.items += len(rows)
-                    for row in rows:
-                        stale[min(STALE_BINS, max(0, int((now - row[3]) * 1000)))] += 1
+                    if not batch.get("snapshot"):  # a snapshot holds last known places, old by design
+                        for row in rows:
+                            stale[min(STALE_BINS, max(0, int((now - row[3]) * 1000)))] += 1
                 elif not raw.endswith(b'"items":[]}'):
                     tally.items += raw.count(b"],[") + 1  # items are flat arrays of numbers
             elif b'"topic":"positions"' in head:  # the baseline: one event per position
@@ -294,8 +367,10 @@ async def _receive(ws: Any, tally: Tally, offsets: array, sample: bool) -> None:
                     stale[min(STALE_BINS, max(0, int((now - at) * 1000)))] += 1
             elif head.startswith(b'{"op":"event"'):
                 event = json.loads(raw)
-                offsets.append(event["offset"])
-                tally.latencies_ms.append((now - event["data"]["pub"]) * 1000)
+                offsets[event["topic"]].append(event["offset"])
+                latencies = tally.latencies_ms if event["topic"] == "cases" else tally.incident_latencies_ms
+                if "pub" in event["data"]:  # the soak bench's real cases share the topic, without `pub`
+                    latencies.append((now - event["data"]["pub"]) * 1000)
             elif head.startswith(b'{"op":"ping"'):
                 await ws.send(b'{"op":"pong","n":%s}' % raw[raw.index(b'"n":') + 4 : -1], text=True)
     except websockets.ConnectionClosed:
@@ -303,12 +378,6 @@ async def _receive(ws: Any, tally: Tally, offsets: array, sample: bool) -> None:
 
 
 # ---- the servers ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Measured:
@@ -319,17 +388,11 @@ class Measured:
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         self.log = log
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{argv[0]} exited: {log.read_text()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{argv[0]} did not listen on {port}")
+        try:
+            wait_port(port, self.proc, 60)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{argv[0]}: {exc}: {log.read_text()[-2000:]}") from exc
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the process so far (all its threads)."""
@@ -339,20 +402,11 @@ class Measured:
 
     def peak_rss_mb(self) -> float:
         """The peak resident set size (VmHWM) in MiB."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return memory_mb(self.proc.pid, "VmHWM")
 
     def stop(self) -> None:
         """Terminate, then kill."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
 
 def _server_env(redis_url: str, data_dir: Path) -> dict[str, str]:
@@ -373,7 +427,8 @@ def _flush(redis_url: str) -> None:
 # ---- one phase --------------------------------------------------------------------------------
 
 
-def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, data_dir: Path) -> dict[str, Any]:
+def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, data_dir: Path,
+           ingest_token: str = "") -> dict[str, Any]:
     """Connect the clients, publish the load, drain; what the clients got and the server spent."""
     ctx = multiprocessing.get_context("spawn")
     origin = f"http://127.0.0.1:{server.port}"
@@ -382,7 +437,10 @@ def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, da
     pipes, procs, first = [], [], 0
     for share in shares:
         mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=run_clients, args=(url, origin, share, first, hub, theirs), daemon=True)
+        topics = None
+        if hub:
+            topics = ("cases", "positions") + ((INCIDENT_TOPIC,) if load.incident_events_per_s > 0 else ())
+        proc = ctx.Process(target=run_clients, args=(url, origin, share, first, topics, theirs), daemon=True)
         proc.start()
         pipes.append(mine)
         procs.append(proc)
@@ -392,6 +450,18 @@ def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, da
             if not pipe.poll(120) or pipe.recv() != "ready":
                 raise RuntimeError("clients did not connect")
         rss_before = server.peak_rss_mb()
+        trails = None
+        if hub and load.trails_url:
+            trails, trails_theirs = ctx.Pipe()
+            procs.append(ctx.Process(target=run_trail_load, daemon=True, args=(
+                load.trails_url, load.positions_per_s, load.duration_s + DRAIN_S, trails_theirs)))
+            procs[-1].start()
+        ingest = None
+        if hub and load.ingest_per_s > 0:
+            ingest, ingest_theirs = ctx.Pipe()
+            procs.append(ctx.Process(target=ingest_positions, daemon=True, args=(
+                origin, ingest_token, load.ingest_per_s, load.duration_s, ingest_theirs)))
+            procs[-1].start()
         mine, theirs = ctx.Pipe()
         target = publish_hub if hub else publish_baseline
         publisher = ctx.Process(target=target, args=(plan(load), redis_url, str(data_dir), theirs), daemon=True)
@@ -409,7 +479,18 @@ def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, da
             tallies.append(pipe.recv() if pipe.poll(60) else None)
         if any(t is None for t in tallies):
             raise RuntimeError("a client process did not report")
-        return _figures(published, tallies, cpu1 - cpu0, t1 - t0, load) | {
+        written = {}
+        if trails is not None:
+            if not trails.poll(120):
+                raise RuntimeError("the trail writer did not report")
+            report = trails.recv()
+            written = {"trails_written_per_s": report["written_per_s"], "trails_kept_up": report["kept_up"],
+                       "trails_write_lag_p99_ms": report["write_lag_p99_ms"]}
+        if ingest is not None:
+            if not ingest.poll(120):
+                raise RuntimeError("the ingest process did not report")
+            written |= {f"ingest_{key}": value for key, value in ingest.recv().items()}
+        return _figures(published, tallies, cpu1 - cpu0, t1 - t0, load) | written | {
             "peak_rss_mb": round(server.peak_rss_mb(), 1), "rss_before_load_mb": round(rss_before, 1),
             "host_load_1m": round(os.getloadavg()[0], 2),  # other processes on the machine compete too
         }
@@ -423,17 +504,15 @@ def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, da
 
 def _figures(published: dict, tallies: list[dict], cpu_s: float, window_s: float, load: Load) -> dict[str, Any]:
     latencies = sorted(x for t in tallies for x in t["latencies_ms"])
+    incident_latencies = sorted(x for t in tallies for x in t["incident_latencies_ms"])
     stale = [sum(bins) for bins in zip(*(t["stale"] for t in tallies), strict=True)]
-    wanted = set(published["case_offsets"])
-    lost = duplicates = 0
-    for tally in tallies:
-        for offsets in tally["offsets"]:
-            got = set(offsets)
-            lost += len(wanted - got)
-            duplicates += len(offsets) - len(got)
+    lost, duplicates = _missing(published["case_offsets"], [o for t in tallies for o in t["offsets"]])
+    incident_lost, incident_duplicates = _missing(
+        published["incident_offsets"], [o for t in tallies for o in t["incident_offsets"]]
+    )
     cases = len(latencies)
     items = sum(t["items"] for t in tallies)
-    deliveries = cases + items
+    deliveries = cases + len(incident_latencies) + items
     duration = published["elapsed_s"]
     closed = [code for t in tallies for code in t["closed"] if code is not None]
     return {
@@ -443,7 +522,7 @@ def _figures(published: dict, tallies: list[dict], cpu_s: float, window_s: float
         "position_staleness_p99_ms": _bin_quantile(stale, 0.99),
         "lost_case_events": lost, "duplicate_case_events": duplicates,
         "case_events_per_s": round(cases / duration, 1), "position_items_per_s": round(items / duration, 1),
-        "published_cases_per_s": round(len(wanted) / duration, 1),
+        "published_cases_per_s": round(len(published["case_offsets"]) / duration, 1),
         "published_positions_per_s": round(published["positions"] / duration, 1),
         "publisher_max_late_ms": round(published["late_s"] * 1000, 1),
         "deliveries": deliveries, "server_cpu_s": round(cpu_s, 2), "window_s": round(window_s, 1),
@@ -452,7 +531,22 @@ def _figures(published: dict, tallies: list[dict], cpu_s: float, window_s: float
         "cpu_s_per_1000_deliveries": round(1000 * cpu_s / deliveries, 4) if deliveries else None,
         "clients_closed": len(closed),
         "client_cpu_pct": [round(100 * t["cpu_s"] / window_s, 1) for t in tallies],
-    }
+    } | ({
+        "incident_events_delivered_per_s": round(len(incident_latencies) / duration, 1),
+        "incident_p50_ms": _quantile(incident_latencies, 0.50), "incident_p99_ms": _quantile(incident_latencies, 0.99),
+        "lost_incident_events": incident_lost, "duplicate_incident_events": incident_duplicates,
+    } if published["incident_offsets"] else {})
+
+
+def _missing(published: list[int], received: list[array]) -> tuple[int, int]:
+    """(offsets some client never got, offsets a client got more than once), summed over the clients."""
+    wanted = set(published)
+    lost = duplicates = 0
+    for offsets in received:
+        got = set(offsets)
+        lost += len(wanted - got)
+        duplicates += len(offsets) - len(got)
+    return lost, duplicates
 
 
 def _quantile(ordered: list[float], q: float) -> float | None:
@@ -475,28 +569,29 @@ def _bin_quantile(bins: list[int], q: float) -> float | None:
 # ---- main -------------------------------------------------------------------------------------
 
 
-def _prepare(data_dir: Path) -> str:
+def _prepare(data_dir: Path) -> dict[str, str]:
     env = _server_env("", data_dir)
     out = subprocess.run([sys.executable, "-c", _SETUP], env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"preparing the data dir failed: {out.stderr[-2000:]}")
-    return out.stdout.strip().splitlines()[-1]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _run_hub(load: Load, redis_url: str, data_dir: Path, token: str) -> dict[str, Any]:
+def _run_hub(load: Load, redis_url: str, data_dir: Path, tokens: dict[str, str]) -> dict[str, Any]:
     _flush(redis_url)
-    port = _free_port()
+    port = free_port()
     argv = [str(BIN / "wall"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = Measured(argv, _server_env(redis_url, data_dir), port, data_dir / "serve.log")
+    url = f"ws://127.0.0.1:{port}/ws/hub?token={tokens['wall']}"
     try:
-        return _phase(server, f"ws://127.0.0.1:{port}/ws/hub?token={token}", True, load, redis_url, data_dir)
+        return _phase(server, url, True, load, redis_url, data_dir, ingest_token=tokens["commander"])
     finally:
         server.stop()
 
 
 def _run_baseline(load: Load, redis_url: str, data_dir: Path) -> dict[str, Any]:
     _flush(redis_url)
-    port = _free_port()
+    port = free_port()
     argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "-v", "0", "bench.hub_baseline:application"]
     server = Measured(argv, _server_env(redis_url, data_dir), port, data_dir / "baseline.log")
     try:
@@ -515,7 +610,16 @@ def main(argv: list[str], as_json: bool = False) -> int:
     parser.add_argument("--cases-per-s", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=5000, help="distinct workers moving (each at rate/workers Hz)")
     parser.add_argument("--position-batch", type=int, default=250, help="positions per publish_many")
+    parser.add_argument("--ingest", type=float, default=0.0, metavar="FIXES_PER_S",
+                        help="also POST this many position fixes a second to the server's /api/positions (its "
+                             "own ingest pipeline: validation, live state, trails) during the hub phase")
+    parser.add_argument("--incident", type=float, default=0.0, metavar="EVENTS_PER_S",
+                        help="an incident is active: every client also follows incident.1, which gets this many "
+                             "timeline events a second (counted like case events)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="a database of its own: flushed")
+    parser.add_argument("--trails", nargs="?", const=TRAILS_DB,
+                        default="", metavar="DATABASE_URL",
+                        help="write the positions' trails into this database meanwhile (default: a private one)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the data dir with the server logs")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
@@ -523,14 +627,14 @@ def main(argv: list[str], as_json: bool = False) -> int:
     as_json = as_json or args.json
     load = Load(
         args.clients, args.client_processes, args.duration, args.positions_per_s, args.cases_per_s, args.workers,
-        args.position_batch,
+        args.position_batch, args.incident, args.trails, args.ingest,
     )
     data_dir = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     try:
-        token = _prepare(data_dir)
+        tokens = _prepare(data_dir)
         _log(f"hub: {load.clients} clients, {load.positions_per_s:g} positions/s, {load.cases_per_s:g} cases/s, "
              f"{load.duration_s:g} s")
-        hub = _run_hub(load, args.redis_url, data_dir, token)
+        hub = _run_hub(load, args.redis_url, data_dir, tokens)
         baseline = None
         if not args.skip_baseline:
             _log("baseline: Channels group_send per event, same load")
@@ -551,11 +655,8 @@ def main(argv: list[str], as_json: bool = False) -> int:
     figures["targets_met"] = {
         "case_p99_le_100ms": (hub["case_p99_ms"] or 1e9) <= 100,
         "staleness_p99_le_1s": (hub["position_staleness_p99_ms"] or 1e9) <= 1000,
-        "lost_zero": hub["lost_case_events"] == 0,
+        "lost_zero": hub["lost_case_events"] == 0 and not hub.get("lost_incident_events"),
         "ratio_ge_5": (figures["baseline_ratio"] or 0) >= 5,
-    }
-    if not as_json:
-        for key, value in figures.items():
-            print(f"{key:>40}  {value}")
-    print(json.dumps(figures))
+    } | ({"incident_p99_le_100ms": (hub["incident_p99_ms"] or 1e9) <= 100} if "incident_p99_ms" in hub else {})
+    emit(figures, as_json)
     return 0

@@ -6,13 +6,14 @@ same queries through Redis GEOSEARCH (one GEO set per skill holding the availabl
 widened until k are found) and through PostgreSQL KNN (`pos <-> point` on a GiST-indexed point
 column in a scratch database created and dropped here), both loaded with where the workers ended
 up; `*_same_answers` is the share of queries where that engine returns the same k workers as the
-index. Ratios are the other engine's p99 over the in-process p99. The last line is JSON.
+index. Ratios are the other engine's p99 over the in-process p99. With `--incident RATE`, an incident is
+active meanwhile: a third thread asks for every worker inside its 3 km ring RATE times a second (what the
+war room's nearby lists and ring broadcasts ask of the index). The last line is JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from bench import emit
 from dispatchd.geo.distance import local_frame, to_frame
 from dispatchd.geo.nearest import Member, NearestIndex
 
@@ -104,23 +106,58 @@ class Mover(threading.Thread):
         self.elapsed = time.perf_counter() - start
 
 
-def _in_process(members, queries, k, rate, seed, seconds) -> dict:
+class RingQuerier(threading.Thread):
+    """An active incident: every worker inside its outer ring, `rate` times a second, until stopped."""
+
+    def __init__(self, index: NearestIndex, rate: float, radius_m: float = 3000.0) -> None:
+        super().__init__(daemon=True)
+        self.index, self.rate, self.radius_m = index, rate, radius_m
+        self.centre = (ORIGIN[0] + SPAN_DEG / 2, ORIGIN[1] + SPAN_DEG / 2)
+        self.halt = threading.Event()
+        self.lat_ns: list[int] = []
+        self.found: list[int] = []
+
+    def run(self) -> None:
+        gap = 1.0 / self.rate
+        next_at = time.perf_counter()
+        while not self.halt.is_set():
+            start = time.perf_counter_ns()
+            hits = self.index.within(*self.centre, self.radius_m)
+            self.lat_ns.append(time.perf_counter_ns() - start)
+            self.found.append(len(hits))
+            next_at += gap
+            self.halt.wait(max(0.0, next_at - time.perf_counter()))
+
+
+def _in_process(members, queries, k, rate, seed, seconds, incident_rate=0.0) -> dict:
     index = NearestIndex(ORIGIN, cell_m=250.0)
     start = time.perf_counter()
     index.upsert_many(members)
     load_s = time.perf_counter() - start
     mover = Mover(index, list(members), rate, seed)
     mover.start()
+    rings = RingQuerier(index, incident_rate) if incident_rate > 0 else None
+    if rings is not None:
+        rings.start()
     lat_ns, _ = _timed(queries, lambda la, lo, s: [h.member.id for h in index.nearest(la, lo, k, skill=s)], seconds)
     mover.halt.set()
     mover.join()
+    incident = {}
+    if rings is not None:
+        rings.halt.set()
+        rings.join()
+        ring_p50, ring_p99 = _percentiles(rings.lat_ns)
+        incident = {
+            "incident_ring_queries": len(rings.lat_ns), "incident_ring_workers": round(statistics.mean(rings.found)),
+            "incident_ring_p50_ms": round(ring_p50 / 1000, 2), "incident_ring_p99_ms": round(ring_p99 / 1000, 2),
+        }
     p50, p99 = _percentiles(lat_ns)
     settled = [[h.member.id for h in index.nearest(la, lo, k, skill=s)] for la, lo, s in queries]
     return {
         "query_p50_us": round(p50, 1), "query_p99_us": round(p99, 1), "query_max_us": round(max(lat_ns) / 1000, 1),
         "updates_per_s": round(mover.applied / mover.elapsed), "updates_applied": mover.applied,
         "update_max_per_s": round(len(members) / load_s), "answers": settled, "members": mover.members,
-    }
+    } | incident
 
 
 def _redis(url: str, members, queries, k) -> dict:
@@ -204,6 +241,8 @@ def main(argv: list[str], as_json: bool = False) -> int:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=6.0, help="the in-process queries arrive over this long")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--incident", type=float, default=0.0, metavar="RATE",
+                        help="an incident is active: its 3 km ring is queried this many times a second meanwhile")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--pg-url", default=os.environ.get("WALL_BENCH_PG_URL")
                         or "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
@@ -216,7 +255,7 @@ def main(argv: list[str], as_json: bool = False) -> int:
     members = _members(args.workers, rng)
     queries = _queries(args.queries, rng)
     _log(f"{args.workers} workers, {args.queries} queries k={args.k} with a skill filter, {args.rate:g} updates/s")
-    mine = _in_process(members, queries, args.k, args.rate, args.seed, args.seconds)
+    mine = _in_process(members, queries, args.k, args.rate, args.seed, args.seconds, args.incident)
     figures: dict = {"workers": args.workers, "queries": args.queries, "k": args.k}
     figures.update({key: value for key, value in mine.items() if key not in ("answers", "members")})
     for name, run, url in (("redis", _redis, args.redis_url), ("postgres", _postgres, args.pg_url)):
@@ -232,8 +271,5 @@ def main(argv: list[str], as_json: bool = False) -> int:
             f"{name}_same_answers": _agreement(mine["answers"], other["answers"]),
         })
     figures["target_p99_met"] = mine["query_p99_us"] <= 200.0
-    if not as_json:
-        for key, value in figures.items():
-            print(f"{key:>24}  {value}")
-    print(json.dumps(figures))
+    emit(figures, as_json)
     return 0

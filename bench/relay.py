@@ -11,6 +11,8 @@ Three kinds of process, so that the server's CPU is measured alone:
 After every viewer has its first frame, figures are taken over a window of --duration seconds.
 Added latency is RTP arrival at the relay (the frame's last packet) → its last RTP packet handed to the
 WebRTC transport. Time to first frame is play request → first complete frame at the viewer.
+With `--incident N` an incident is active: its war room plays the N cameras nearest to it, one more
+viewer on each of N cameras (counted like the others).
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ async def _server(conn, options: dict) -> None:
     _use_loopback()
     settings = GbSettings(platform_id=PLATFORM_ID, domain=CAMERA_DOMAIN, sip_port=0, password=PASSWORD,
                           request_timeout=10.0, catalog_timeout=5.0)
-    service = GbService(settings, RelaySettings(grace=5.0), max_viewers=options["cameras"] * options["viewers"] + 8)
+    most = options["cameras"] * options["viewers"] + options["incident"] + 8
+    service = GbService(settings, RelaySettings(grace=5.0), max_viewers=most)
     await service.start()
 
     async def signalling(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -270,11 +273,44 @@ def _size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _start(ctx, role: str, *args: Any):
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_child, args=(role, child, *args), daemon=True, name=f"bench-relay-{role}")
+def start_child(ctx, child: Callable[..., None], role: str, *args: Any) -> tuple[Any, Any]:
+    """Start `child(role, conn, *args)` in a process of its own; (the process, the parent's end of its pipe)."""
+    parent, conn = ctx.Pipe()
+    process = ctx.Process(target=child, args=(role, conn, *args), daemon=True, name=f"bench-{role}")
     process.start()
     return process, parent
+
+
+def measure(server_conn, workers: list[tuple[Any, Any]], duration: float) -> tuple[Any, list]:
+    """Open the measuring window in every worker and the server, wait it out; (server report, worker reports)."""
+    start = time.monotonic()
+    for _, conn in workers:
+        conn.send((start, start + duration))
+        conn.recv()
+    server_conn.send("mark")
+    server_conn.recv()
+    time.sleep(duration)
+    server_conn.send("report")
+    server = server_conn.recv()
+    reports = []
+    for _, conn in workers:
+        conn.send("report")
+        reports.append(conn.recv())
+    return server, reports
+
+
+def stop_children(processes: list[tuple[Any, Any]]) -> None:
+    """Tell every child to stop (last started first), then make sure it has."""
+    for process, conn in reversed(processes):
+        with contextlib.suppress(OSError, BrokenPipeError):
+            conn.send("stop")
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+
+
+def _start(ctx, role: str, *args: Any):
+    return start_child(ctx, _child, role, *args)
 
 
 def _wait_for(conn, command: str, target: int, timeout: float) -> int:
@@ -302,7 +338,7 @@ def run(options: dict) -> dict:
         targets = cams_conn.recv()
         registered = _wait_for(server_conn, "registered", len(targets), 30)
         _log(f"{registered}/{len(targets)} cameras registered; starting {options['viewers']} viewers each")
-        viewer_targets = [t for t in targets for _ in range(options["viewers"])]
+        viewer_targets = [t for t in targets for _ in range(options["viewers"])] + targets[: options["incident"]]
         groups = [viewer_targets[i :: options["viewer_procs"]] for i in range(options["viewer_procs"])]
         interval = len(groups) / options["play_rate"] if options["play_rate"] > 0 else 0.0
         viewers = [_start(ctx, "viewers", ports["signal_port"], group, interval) for group in groups if group]
@@ -312,30 +348,14 @@ def run(options: dict) -> dict:
                     for (_, conn), group in zip(viewers, groups, strict=False))
         _log(f"{first}/{len(viewer_targets)} viewers have a picture ({len(refused)} refused); "
              f"measuring {options['duration']:g} s")
-        start = time.monotonic()
-        window = (start, start + options["duration"])
-        for _, conn in viewers:
-            conn.send(window)
-            conn.recv()
-        server_conn.send("mark")
-        server_conn.recv()
-        time.sleep(options["duration"])
-        server_conn.send("report")
-        relay = server_conn.recv()
+        relay, reports = measure(server_conn, viewers, options["duration"])
         probes, watched, viewer_cpu = [], [], 0.0
-        for (_, conn), group in zip(viewers, groups, strict=False):
-            conn.send("report")
-            cpu, group_probes = conn.recv()
+        for (cpu, group_probes), group in zip(reports, groups, strict=False):
             probes += group_probes
             watched += group
             viewer_cpu += cpu
     finally:
-        for process, conn in reversed(processes):
-            with contextlib.suppress(OSError, BrokenPipeError):
-                conn.send("stop")
-            process.join(10)
-            if process.is_alive():
-                process.terminate()
+        stop_children(processes)
     latencies = [ms for probe in probes for ms in probe["latencies_ms"]]
     first_frames = [probe["first_frame_s"] * 1000 for probe in probes if probe["first_frame_s"] is not None]
     lost = sum(probe["lost"] + probe["broken"] for probe in probes)
@@ -346,7 +366,7 @@ def run(options: dict) -> dict:
     viewers_total = len(viewer_targets)
     return {
         "cameras": len(targets), "viewers": viewers_total, "duration_s": options["duration"],
-        "play_rate_per_s": options["play_rate"],
+        "play_rate_per_s": options["play_rate"], "incident_viewers": options["incident"],
         "reencoded": relay["reencoded"], "pulls": relay["pulls"],
         "added_latency_p50_ms": relay["latency"]["p50_ms"], "added_latency_p99_ms": relay["latency"]["p99_ms"],
         "added_latency_max_ms": relay["latency"]["max_ms"],
@@ -375,12 +395,14 @@ def main(argv: list[str], as_json: bool = False) -> int:
     parser.add_argument("--bitrate", type=int, default=2000, help="kbit/s of each camera")
     parser.add_argument("--play-rate", type=float, default=8.0, help="plays started per second (0: all at once)")
     parser.add_argument("--viewer-procs", type=int, default=2, help="processes the viewers are spread over")
+    parser.add_argument("--incident", type=int, default=0, metavar="N",
+                        help="an incident is active: its war room also plays N of the cameras")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
     as_json = as_json or args.json
     options = {"cameras": args.cameras, "viewers": args.viewers, "duration": args.duration, "size": args.size,
                "fps": args.fps, "bitrate": args.bitrate, "viewer_procs": max(1, args.viewer_procs),
-               "play_rate": args.play_rate}
+               "play_rate": args.play_rate, "incident": max(0, args.incident)}
     _log(f"{args.cameras} cameras {args.size[0]}x{args.size[1]}@{args.fps} {args.bitrate} kbit/s, "
          f"{args.viewers} viewers each, {args.duration:g} s")
     emit(run(options), as_json)

@@ -9,19 +9,20 @@ and the JS heap (after a forced GC) at the start and end of the measured window.
 
 long_task_p95_ms is the 95th percentile, over the one-second windows of the run, of the longest task
 in each window (0 when the browser saw no long task in it); long_task_max_ms the longest of all.
+With --profile the bench also times every redraw of each map layer in the page (the layer's draw call
+followed by a one-pixel read of its canvas, which forces the deferred canvas raster into the measured time)
+and reports per layer the redraw count, median, p95 and max in ms; the read-back itself slows the page a
+little, so long-task figures of a profiled run are not comparable with an unprofiled one.
 The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,13 +33,12 @@ from pathlib import Path
 
 import httpx
 
+from bench import emit
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, predicate
+from bench.procs import RedisServer, free_port, stop_process, wait_port
+
 ROOT = Path(__file__).resolve().parents[1]
 WALL = str(Path(sys.executable).with_name("wall"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-precise-memory-info",
-]
 BOUNDS = (22.665, 114.29, 22.754, 114.41)  # south, west, north, east of the demo district
 SETUP = """
 import django
@@ -59,40 +59,23 @@ OBSERVE = """() => {
   requestAnimationFrame(count);
   return performance.now();
 }"""
+PROFILE = """() => {
+  const draws = window.__benchDraws = {};
+  for (const [name, layer] of Object.entries(window.wallPage.layers)) {
+    const times = draws[name] = [];
+    const draw = layer._draw;
+    layer._draw = function (time) {
+      const start = performance.now();
+      draw.call(this, time);
+      if (this._canvas.width && this._canvas.height) this._ctx.getImageData(0, 0, 1, 1);
+      times.push(performance.now() - start);
+    };
+  }
+}"""
 
 
 def _log(message: str) -> None:
     print(f"bench wall: {message}", file=sys.stderr, flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port}")
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -161,17 +144,27 @@ def _prepare(data_dir: Path, env: dict[str, str]) -> tuple[str, str]:
     return commander, wall
 
 
-def _measure(base: str, wall_token: str, feeder: Feeder, seconds: float, warmup: float, size: tuple[int, int]) -> dict:
+def _draw_figures(draws: dict[str, list[float]], seconds: float) -> dict:
+    """Per layer: redraws per second and the median, p95 and max time of one redraw (ms)."""
+    return {name: {"redraws_per_s": round(len(times) / seconds, 1), "median_ms": round(_percentile(times, 0.5), 2),
+                   "p95_ms": round(_percentile(times, 0.95), 2), "max_ms": round(max(times, default=0.0), 2)}
+            for name, times in draws.items()}
+
+
+def _measure(base: str, wall_token: str, feeder: Feeder, seconds: float, warmup: float, size: tuple[int, int],
+             profile: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+        # the bench's own probes are evaluated scripts, which the page's Content-Security-Policy forbids
+        page = browser.new_page(viewport={"width": size[0], "height": size[1]}, bypass_csp=True)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{base}/wall/?token={wall_token}")
-        page.wait_for_function("document.getElementById('hub-status')?.dataset.status === 'live'", timeout=60_000)
-        page.wait_for_function("document.body.hasAttribute('data-loaded-cases')", timeout=60_000)
+        page.wait_for_function(predicate("document.getElementById('hub-status')?.dataset.status === 'live'"),
+                               timeout=60_000)
+        page.wait_for_function(predicate("document.body.hasAttribute('data-loaded-cases')"), timeout=60_000)
         cdp = page.context.new_cdp_session(page)
         thread = threading.Thread(target=feeder.run, name="bench-feeder", daemon=True)
         thread.start()
@@ -179,12 +172,14 @@ def _measure(base: str, wall_token: str, feeder: Feeder, seconds: float, warmup:
         page.wait_for_timeout(warmup * 1000)
         cdp.send("HeapProfiler.collectGarbage")
         heap_start = cdp.send("Runtime.getHeapUsage")["usedSize"]
+        if profile:
+            page.evaluate(PROFILE)
         started = page.evaluate(OBSERVE)
         _log(f"measuring {seconds:.0f} s")
         page.wait_for_timeout(seconds * 1000)
         result = page.evaluate("() => ({bench: window.__bench, now: performance.now(),"
                                " markers: window.wallPage.layers.workers.size(),"
-                               " cases: window.wallPage.layers.cases.size()})")
+                               " cases: window.wallPage.layers.cases.size(), draws: window.__benchDraws || null})")
         cdp.send("HeapProfiler.collectGarbage")
         heap_end = cdp.send("Runtime.getHeapUsage")["usedSize"]
         feeder.stop.set()
@@ -197,7 +192,7 @@ def _measure(base: str, wall_token: str, feeder: Feeder, seconds: float, warmup:
         worst[second] = max(worst.get(second, 0.0), duration)
     per_second = [worst.get(s, 0.0) for s in range(max(1, int(window_s)))]
     durations = [d for _s, d in result["bench"]["longTasks"]]
-    return {
+    figures = {
         "markers": result["markers"],
         "long_task_p95_ms": round(_percentile(per_second, 0.95), 1),
         "long_task_max_ms": round(max(durations, default=0.0), 1),
@@ -211,6 +206,9 @@ def _measure(base: str, wall_token: str, feeder: Feeder, seconds: float, warmup:
         "cases_on_map": result["cases"],
         "page_errors": len(errors),
     }
+    if result["draws"] is not None:
+        figures["redraws"] = _draw_figures(result["draws"], window_s)
+    return figures
 
 
 def main(argv: list[str], as_json: bool = False) -> int:
@@ -221,28 +219,25 @@ def main(argv: list[str], as_json: bool = False) -> int:
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--width", type=int, default=1920, help="viewport (the wall scales its 3840×2160 stage)")
     parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--profile", action="store_true", help="also time each map layer's redraws in the page")
     args = parser.parse_args(argv)
-    redis_binary = shutil.which("redis-server")
-    if not redis_binary:
+    if not shutil.which("redis-server"):
         print("bench wall: redis-server is required", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="bench-wall-"))
-    redis_port, port = _free_port(), _free_port()
-    env = dict(os.environ, WALL_DATA_DIR=str(work), REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+    redis, port = RedisServer(work), free_port()
+    env = dict(os.environ, WALL_DATA_DIR=str(work), REDIS_URL=redis.url,
                DJANGO_SETTINGS_MODULE="wall.settings", WALL_LOG_LEVEL="WARNING")
     env.pop("DATABASE_URL", None)
-    redis_proc = server = None
+    server = None
     try:
-        redis_proc = subprocess.Popen([redis_binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                       "--appendonly", "no", "--dir", str(work)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(redis_port, redis_proc)
+        redis.start()
         _log("seeding the demo city (no history)")
         commander, wall_token = _prepare(work, env)
         with open(work / "serve.log", "wb") as log:
             server = subprocess.Popen([WALL, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log,
                                       stderr=subprocess.STDOUT)
-        _wait_port(port, server)
+        wait_port(port, server, 60)
         base = f"http://127.0.0.1:{port}"
         os.environ.update({k: env[k] for k in ("WALL_DATA_DIR", "REDIS_URL", "DJANGO_SETTINGS_MODULE")})
         import django
@@ -252,15 +247,13 @@ def main(argv: list[str], as_json: bool = False) -> int:
         categories = httpx.get(f"{base}/api/categories", headers={"Authorization": f"Bearer {commander}"}).json()
         category = next(c["id"] for c in categories if c["parent_id"] is not None)
         feeder = Feeder(args.workers, base, commander, category)
-        figures = _measure(base, wall_token, feeder, args.seconds, args.warmup, (args.width, args.height))
+        figures = _measure(base, wall_token, feeder, args.seconds, args.warmup, (args.width, args.height),
+                           args.profile)
         figures.update({"seconds": args.seconds, "cases_reported": feeder.cases, "case_errors": feeder.case_errors,
                         "feed_ticks": feeder.ticks, "late_feed_ticks": feeder.late_ticks})
     finally:
-        _stop(server)
-        _stop(redis_proc)
+        stop_process(server)
+        redis.stop()
         shutil.rmtree(work, ignore_errors=True)
-    if not as_json:
-        for key, value in figures.items():
-            print(f"{key:>20}: {value}")
-    print(json.dumps(figures))
+    emit(figures, as_json)
     return 0
