@@ -117,6 +117,7 @@ class Traffic:
         self.observers: list[Observer] = []
         self.accepted: dict[int, float] = {}  # case id → when the API accepted it
         self.refused_cases = 0
+        self.refusals: Counter = Counter()  # HTTP status of every refused case or position batch
         self.positions_accepted = 0
         self.skew_answers: Counter = Counter()
         self.proxy: ThrottleProxy | None = None
@@ -188,6 +189,7 @@ class Traffic:
                     self.accepted[answer.json()["id"]] = time.time()
                 else:
                     self.refused_cases += 1
+                    self.refusals[answer.status_code] += 1
             except httpx.HTTPError:
                 self.refused_cases += 1
             await asyncio.sleep(1 / self.case_rate)
@@ -205,6 +207,8 @@ class Traffic:
             return 0
         if answer.status_code == 200:
             self.positions_accepted += len(items)
+        else:
+            self.refusals[answer.status_code] += 1
         return answer.status_code
 
     async def _positions(self) -> None:
@@ -455,6 +459,7 @@ async def run_fault(traffic: Traffic, fault: str, load_s: float, page: Any = Non
     """One fault in the middle of `load_s` seconds of load; its row (figures since the previous row)."""
     cluster = traffic.cluster
     before = await check(traffic, time.time() - 15, settle_s=0.0)
+    refusals_before = Counter(traffic.refusals)
     await probe_subscribers(cluster)  # leaves idle connections in the hub's Redis pools, as clients come and go
     await asyncio.sleep(load_s / 2)
     fault_at = time.time()
@@ -479,16 +484,17 @@ async def run_fault(traffic: Traffic, fault: str, load_s: float, page: Any = Non
         "events_delivered": after["delivered"] - before["delivered"],
         "lost": lost(after), "duplicates": duplicated(after), "recovery_s": recovery, "page_recovery_s": page_s,
         "fresh_subscribers_refused": refused, "alive": all(cluster.alive().values()), "detail": detail,
-        "figures": after,
+        "http_refusals": dict(traffic.refusals - refusals_before), "figures": after,
     }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """The rows as a text table: fault × accepted, delivered, lost, duplicates, recovery."""
+    """The rows as a text table: fault × accepted, delivered, lost, duplicates, recovery, HTTP refusals."""
     head = f"{'fault':18s} {'accepted':>9s} {'cases':>6s} {'delivered':>10s} {'lost':>5s} {'dups':>5s} " \
-           f"{'recovery_s':>10s} {'page_s':>7s}"
+           f"{'recovery_s':>10s} {'page_s':>7s}  refusals"
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['fault']:18s} {r['events_accepted']:9d} {r['cases_accepted']:6d} {r['events_delivered']:10d} "
-                     f"{r['lost']:5d} {r['duplicates']:5d} {r['recovery_s']!s:>10s} {r['page_recovery_s']!s:>7s}")
+                     f"{r['lost']:5d} {r['duplicates']:5d} {r['recovery_s']!s:>10s} {r['page_recovery_s']!s:>7s}  "
+                     f"{r['http_refusals'] or '-'}")
     return "\n".join(lines)

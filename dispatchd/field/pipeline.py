@@ -132,7 +132,7 @@ def dedupe(batch: Batch) -> None:
 
 def trail(batch: Batch) -> None:
     """Store every new fix for playback, in time order or not."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         trails.write(batch.fixes)
 
 
@@ -177,7 +177,7 @@ def persist(batch: Batch) -> None:
     from dispatchd.models import Alarm, Worker
 
     newest = {fix.worker_id: (fix, state) for fix, state in batch.moves}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         for worker_id, (fix, state) in newest.items():
             changes: dict[str, Any] = {"lat": fix.lat, "lon": fix.lon, "last_seen": fix.at}
             Worker.objects.filter(pk=worker_id).exclude(last_seen__gte=fix.at).update(**changes)
@@ -228,10 +228,15 @@ CHAIN: tuple[Callable[[Batch], None], ...] = (dedupe, trail, live_state, geofenc
 
 
 def ingest(items: list[dict[str, Any]], store: LiveStore | None = None) -> dict[str, int]:
-    """Run a batch of position items through the whole chain; InvalidInput refuses it untouched."""
+    """Run a batch of position items through the whole chain; InvalidInput refuses it untouched.
+
+    One transaction: if the live store (Redis) fails midway, the trail rows go too, so a retry of the
+    batch is not taken for a duplicate and still moves the workers.
+    """
     batch = validate(items, store or live_store())
-    for handler in CHAIN:
-        handler(batch)
+    with transaction.atomic():
+        for handler in CHAIN:
+            handler(batch)
     return batch.result()
 
 

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dispatchd.errors import DomainError, NotAllowed
 from wall.auth import Principal, authenticate_token, principal_from_user
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+# A backing service that does not answer (restarting, failing over): the request changed nothing it could
+# not repeat, so the caller is told to retry rather than given a 500.
+UNAVAILABLE = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+RETRY_AFTER_S = 1
+log = logging.getLogger(__name__)
 
 
 class CsrfFailed(NotAllowed):
@@ -97,3 +107,15 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return _error(request, 413, "too_large", str(exc))
+
+
+def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.warning("%s %s: backing service unavailable: %s: %s", request.method, request.path, type(exc).__name__, exc)
+    response = _error(request, 503, "unavailable",
+                      "the database or Redis is not answering (restarting?); retry shortly")
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+for _kind in UNAVAILABLE:
+    api.add_exception_handler(_kind, _unavailable)
