@@ -24,7 +24,8 @@ class HubConfig:
     ops_burst: int = 60
     max_subscriptions: int = 64
     authenticator: str = "wall.auth.authenticate_token"
-    token_recheck_s: float = 30.0  # a connection opened with a token checks it again this often (revocation)
+    session_authenticator: str = "wall.auth.principal_from_session"  # session key -> principal, None once closed
+    token_recheck_s: float = 30.0  # a connection checks its token or session again this often (revocation, logout)
     position_sink: str = ""  # dotted path of the position ingest function; empty: ingest refused
     position_ops_per_s: float = 2.0
     position_ops_burst: int = 10

@@ -27,7 +27,7 @@ from realtime.backend import config as hub_config
 from realtime.config import HubConfig
 from realtime.envelope import dumps, parse_since
 from realtime.hub import Hub, get_hub
-from realtime.identity import authenticate, query_token
+from realtime.identity import authenticate, query_token, session_key
 from realtime.ingest import Refused, fixes_of
 from realtime.positions import PositionFilter
 from realtime.protocol import Close
@@ -201,8 +201,7 @@ class Connection:
         try:
             if self.principal is not None:
                 self._hello()
-                if token:
-                    self._watch_token(token)
+                self._watch(token)
             elif token:
                 self._refuse("invalid or revoked token")
             else:
@@ -241,20 +240,26 @@ class Connection:
             }
         )
 
-    def _watch_token(self, token: str) -> None:
-        """Check the connection's token again every `token_recheck_s`: a revoked token closes it (4001)."""
-        self._recheck = asyncio.get_running_loop().create_task(self._recheck_token(token))
+    def _watch(self, token: str | None) -> None:
+        """Check the connection's token, or else its session, every `token_recheck_s`; once refused, close (4001)."""
+        if token:
+            path, credential, ended = self.config.authenticator, token, "the token was revoked"
+        elif key := session_key(self.scope):
+            path, credential, ended = self.config.session_authenticator, key, "the session ended (logged out)"
+        else:
+            return
+        self._recheck = asyncio.get_running_loop().create_task(self._recheck_loop(path, credential, ended))
 
-    async def _recheck_token(self, token: str) -> None:
+    async def _recheck_loop(self, path: str, credential: str, ended: str) -> None:
         while self.close_code is None:
             await asyncio.sleep(self.config.token_recheck_s)
             try:
-                principal = await authenticate(self.config.authenticator, token)
+                principal = await authenticate(path, credential)
             except Exception:  # the database is away: keep serving, check again next time
-                log.warning("hub: could not check a connection's token again", exc_info=True)
+                log.warning("hub: could not check a connection's credentials again", exc_info=True)
                 continue
             if principal is None:
-                self._refuse("the token was revoked")
+                self._refuse(ended)
                 return
 
     def _refuse(self, detail: str) -> None:
@@ -344,7 +349,7 @@ class Connection:
             self._auth_timer.cancel()
         self.principal = principal
         self._hello()
-        self._watch_token(token)
+        self._watch(token)
 
     async def _on_subscribe(self, request: dict) -> None:
         topic = request.get("topic")

@@ -16,6 +16,12 @@ def query_token(scope: dict) -> str | None:
     return (query.get("token") or [None])[0]
 
 
+def session_key(scope: dict) -> str | None:
+    """The key of the Django session the connection came with (set by Channels' SessionMiddleware), if any."""
+    session = scope.get("session")
+    return getattr(session, "session_key", None) if session is not None else None
+
+
 def _authenticator(path: str) -> Callable[[str], Any]:
     return import_string(path)
 
