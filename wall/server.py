@@ -29,6 +29,14 @@ def _supervised(name: str, factory: Task) -> Task:
     return run
 
 
+def _proxy_headers(behind_proxy: bool) -> dict[str, str]:
+    """Daphne's options to take the client's address from the reverse proxy's X-Forwarded-* headers."""
+    if not behind_proxy:
+        return {}
+    return {"proxy_forwarded_address_header": "X-Forwarded-For", "proxy_forwarded_port_header": "X-Forwarded-Port",
+            "proxy_forwarded_proto_header": "X-Forwarded-Proto"}
+
+
 def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], None] | None = None) -> None:
     """Serve the ASGI app on host:port until interrupted, running `tasks` beside it."""
     from daphne.endpoints import build_endpoint_description_strings
@@ -60,6 +68,7 @@ def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], N
         # of every worker is one frame), so that one only bounds fragmented incoming messages.
         websocket_max_frame_size=4 * settings.WALL_HUB_MAX_FRAME_BYTES + 4096,
         websocket_max_message_size=max(64 * 1024 * 1024, 4 * settings.WALL_HUB_MAX_FRAME_BYTES + 4096),
+        **_proxy_headers(settings.WALL_PROXY_HEADERS),
     )
     server.run()
     for task in running:

@@ -63,6 +63,10 @@ WALL_LOGIN_LOCKOUT_S = _env_float("WALL_LOGIN_LOCKOUT_S", 15 * 60)
 # Cookies only over HTTPS (set when the site is served over TLS); the session cookie never reaches scripts.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("WALL_SECURE_COOKIES", False)
 SESSION_COOKIE_HTTPONLY = True
+# Behind a reverse proxy that sets X-Forwarded-For to the client's address (nginx: `$remote_addr`, not
+# `$proxy_add_x_forwarded_for`): login limits and the audit log then see clients, not the proxy. Only when the
+# web ports are reachable from the proxy alone, since any client could send the header.
+WALL_PROXY_HEADERS = _env_bool("WALL_PROXY_HEADERS", False)
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,4 +1,4 @@
-"""A hub connection opened with a browser session is closed once that session is logged out."""
+"""Browser sessions on a running server: a hub connection ends with its session; the client address behind a proxy."""
 
 from __future__ import annotations
 
@@ -54,5 +54,21 @@ async def test_a_session_connection_is_closed_after_logout(tmp_path, redis_url):
             async with connect(server.ws_url, origin=origin, additional_headers={"Cookie": cookie}) as ws:
                 refusal = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 assert refusal["op"] == "error" and refusal["code"] == "unauthenticated"
+    finally:
+        server.stop()
+
+
+async def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(tmp_path, redis_url):
+    tokens = prepare_data_dir(tmp_path)
+    server = WallServer(tmp_path, redis_url, WALL_PROXY_HEADERS="1").start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+            await http.get("/admin/login/")
+            failed = await http.post("/admin/login/", headers={"X-Forwarded-For": "203.0.113.7"}, data={
+                "username": "nobody", "password": "wrong", "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+            assert failed.status_code == 200  # the form again, with its error
+            log = await http.get("/api/audit", params={"action": "login.failed"},
+                                 headers={"Authorization": f"Bearer {tokens['admin']}"})
+        assert [entry["ip"] for entry in log.json()] == ["203.0.113.7"], log.text
     finally:
         server.stop()
