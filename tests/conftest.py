@@ -27,16 +27,31 @@ def redis_url() -> str:
     return url
 
 
+# Tests that use no database but take long (servers, browsers, faults): `./run test` gives them to the
+# PostgreSQL pass, which has fewer tests, so the two passes it runs side by side end at about the same time.
+PG_PASS_ALSO_RUNS = ("tests/browser/", "tests/faults/")
+DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "city"}
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """With WALL_DB_ONLY=1 (the PostgreSQL pass) keep only the tests that use the database."""
-    if os.environ.get("WALL_DB_ONLY") != "1":
+    """Split the suite between the two passes of `./run test` (WALL_TEST_PASS); without it, run everything.
+
+    `postgres`: the tests that use the database, and those of PG_PASS_ALSO_RUNS. `sqlite`: all but the
+    latter's tests that use no database. So every test runs at least once, and every database test on both.
+    """
+    which = os.environ.get("WALL_TEST_PASS")
+    if which not in ("postgres", "sqlite"):
         return
-    db_fixtures = {"db", "transactional_db", "django_db_setup", "live_server", "city"}
-    keep = [item for item in items if db_fixtures & set(getattr(item, "fixturenames", ()))]
-    deselected = [item for item in items if item not in keep]
-    if deselected:
+
+    def keep(item) -> bool:
+        uses_db = bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
+        moved = item.nodeid.startswith(PG_PASS_ALSO_RUNS)
+        return uses_db or moved if which == "postgres" else uses_db or not moved
+
+    kept = [item for item in items if keep(item)]
+    if deselected := [item for item in items if not keep(item)]:
         config.hook.pytest_deselected(items=deselected)
-    items[:] = keep
+    items[:] = kept
 
 
 @pytest.fixture(autouse=True)
