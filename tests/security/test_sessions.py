@@ -6,12 +6,10 @@ import asyncio
 import json
 
 import httpx
-import pytest
-import websockets
 from websockets.asyncio.client import connect
 
 from tests.realtime.servers import WallServer, prepare_data_dir
-from tests.security.test_tokens import _wall
+from tests.security.test_tokens import _wall, until_closed
 
 MAKE_USER = """
 from django.contrib.auth.models import Group, User
@@ -45,10 +43,7 @@ async def test_a_session_connection_is_closed_after_logout(tmp_path, redis_url):
                 assert json.loads(await ws.recv())["op"] == "subscribed"
                 logout = await http.post("/admin/logout/", headers={"X-CSRFToken": http.cookies["csrftoken"]})
                 assert logout.status_code == 200, logout.text[:300]
-                frames = []
-                with pytest.raises(websockets.ConnectionClosed):
-                    while True:
-                        frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+                frames = await until_closed(ws)
             assert ws.close_code == 4001
             assert {"op": "error", "code": "unauthenticated", "detail": "the session ended (logged out)"} in frames
             async with connect(server.ws_url, origin=origin, additional_headers={"Cookie": cookie}) as ws:

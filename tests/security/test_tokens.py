@@ -68,6 +68,15 @@ def _wall(server: WallServer, *args: str) -> str:
     return subprocess.run([WALL, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 
+async def until_closed(ws) -> list[dict]:
+    """The frames a hub connection gets until the server closes it (each within 10 s)."""
+    frames = []
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+    return frames
+
+
 async def test_a_revoked_token_is_refused_by_the_running_server(server: WallServer):
     token = (await asyncio.to_thread(_wall, server, "token", "create", "--role", "wall", "--name", "hall-9"))
     token = token.splitlines()[-1]
@@ -97,10 +106,7 @@ async def test_a_hub_connection_open_when_its_token_is_revoked_is_closed(tmp_pat
             await ws.send(json.dumps({"op": "subscribe", "topic": "cases"}))
             assert json.loads(await ws.recv())["op"] == "subscribed"
             await asyncio.to_thread(_wall, server, "token", "revoke", "hall-10")
-            frames = []
-            with pytest.raises(websockets.ConnectionClosed):
-                while True:
-                    frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            frames = await until_closed(ws)
         assert ws.close_code == 4001
         assert {"op": "error", "code": "unauthenticated", "detail": "the token was revoked"} in frames
     finally:
