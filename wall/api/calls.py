@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 from pydantic import Field, model_validator
 
 from dispatchd.errors import DomainError, NotFound
@@ -162,7 +163,7 @@ async def create(request: HttpRequest, body: CreateIn) -> Any:
 
     async def run(manager, caller):
         session, answer = await manager.create(caller, Kind(body.kind), invitees, body.sdp, body.case_id, body.record)
-        return 201, _joined(answer, session)
+        return Status(201, _joined(answer, session))
 
     return await _run(request, run)
 
@@ -247,7 +248,7 @@ async def add_camera(request: HttpRequest, call_id: str, body: CameraIn) -> Any:
     async def run(manager, caller):
         seat = await manager.add_camera(call_id[:40], caller, camera.id, camera.device_id or camera.gb_id,
                                         camera.gb_id, camera.name)
-        return 201, {"participant": seat.id, "call": manager.get(call_id[:40]).describe()}
+        return Status(201, {"participant": seat.id, "call": manager.get(call_id[:40]).describe()})
 
     return await _run(request, run)
 

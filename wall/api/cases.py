@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.http import FileResponse, HttpRequest
 from ninja import File, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status
 from pydantic import Field
 
 from dispatchd import workflow
@@ -79,7 +80,7 @@ def create(request: HttpRequest, body: CaseIn):
     actor = request.auth
     report = Report(**body.model_dump(mode="python"))
     case = create_case(report, actor)
-    return 201, case_dict(case)
+    return Status(201, case_dict(case))
 
 
 @router.get("/cases", response=CaseListOut, summary="List cases with filters")
@@ -152,7 +153,7 @@ def attach(request: HttpRequest, case_id: Id, file: File[UploadedFile]):
     check_upload(file)
     name = (file.name or "upload").replace("\x00", "")[-200:]
     attachment = workflow.attach(case, actor, name, file.content_type, file)
-    return 201, _attachment_dict(attachment)
+    return Status(201, _attachment_dict(attachment))
 
 
 def _attachment_dict(attachment: Attachment) -> dict:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
+from ninja.responses import Status
 from pydantic import Field
 
 from dispatchd.incidents import broadcast as broadcasts
@@ -157,7 +158,7 @@ class ReadOut(Schema):
 def declare(request: HttpRequest, body: IncidentIn):
     actor = require(request, *COMMANDERS)
     declaration = command.Declaration(**body.model_dump())
-    return 201, command.incident_dict(command.declare(declaration, actor))
+    return Status(201, command.incident_dict(command.declare(declaration, actor)))
 
 
 @router.get("/incidents", response=list[IncidentOut], summary="Incidents, newest first")
@@ -199,7 +200,7 @@ def dispatch(request: HttpRequest, incident_id: Id, body: DispatchIn):
              summary="Send an order to every worker inside a ring (incident.broadcast on user.<id>)")
 def broadcast(request: HttpRequest, incident_id: Id, body: BroadcastIn):
     actor = require(request, *COMMANDERS)
-    return 201, broadcasts.broadcast_dict(broadcasts.broadcast(incident_id, body.ring_m, body.text, actor))
+    return Status(201, broadcasts.broadcast_dict(broadcasts.broadcast(incident_id, body.ring_m, body.text, actor)))
 
 
 @router.get("/incidents/{incident_id}/broadcasts", response=list[BroadcastOut],
@@ -228,7 +229,7 @@ def read(request: HttpRequest, incident_id: Id, broadcast_id: Id):
 def notes(request: HttpRequest, incident_id: Id, body: NoteIn):
     actor = require(request, *COMMANDERS)
     data = body.model_dump(include={"call_id", "camera_id"}, exclude_none=True)
-    return 201, action_dict(command.note(incident_id, actor, body.text, body.kind, data))
+    return Status(201, action_dict(command.note(incident_id, actor, body.text, body.kind, data)))
 
 
 @router.post("/incidents/{incident_id}/stand-down", response=IncidentOut, auth=ACTORS,

@@ -8,6 +8,7 @@ from typing import Annotated
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
+from ninja.responses import Status
 from pydantic import Field
 from shapely.geometry import shape
 
@@ -253,7 +254,7 @@ def create_geofence(request: HttpRequest, body: GeofenceIn):
         raise InvalidInput({"workers": f"unknown workers: {missing[:20]}"})
     fence = Geofence.objects.create(name=body.name, polygon=body.polygon, alarm_after_min=body.alarm_after_min)
     fence.workers.set(body.workers)
-    return 201, _fence_dict(fence)
+    return Status(201, _fence_dict(fence))
 
 
 api.add_router("/", router)
