@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from realtime.backend import config as hub_config
 from realtime.config import HubConfig
 from realtime.envelope import dumps, parse_since
 from realtime.hub import Hub, get_hub
-from realtime.identity import authenticate, query_token, session_key
+from realtime.identity import authenticate, query_token, recheck, session_key
 from realtime.ingest import Refused, fixes_of
 from realtime.positions import PositionFilter
 from realtime.protocol import Close
@@ -251,10 +252,15 @@ class Connection:
         self._recheck = asyncio.get_running_loop().create_task(self._recheck_loop(path, credential, ended))
 
     async def _recheck_loop(self, path: str, credential: str, ended: str) -> None:
+        interval = self.config.token_recheck_s
+        # The first wait is spread over the interval, so screens that connected together (after a restart, say)
+        # do not all check at once; a check shared by connections with the same credential is made once.
+        delay = interval * random.uniform(0.5, 1.0)
         while self.close_code is None:
-            await asyncio.sleep(self.config.token_recheck_s)
+            await asyncio.sleep(delay)
+            delay = interval
             try:
-                principal = await authenticate(path, credential)
+                principal = await recheck(path, credential, interval / 2)
             except Exception:  # the database is away: keep serving, check again next time
                 log.warning("hub: could not check a connection's credentials again", exc_info=True)
                 continue

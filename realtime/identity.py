@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -31,3 +33,25 @@ async def authenticate(path: str, token: Any) -> Any:
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
     return await database_sync_to_async(_authenticator(path))(token)
+
+
+# Re-checks of open connections, shared: connections with the same credential (a wall token on many screens)
+# cost one database query per interval between them, not one each.
+_rechecks: dict[tuple[int, str, str], tuple[float, asyncio.Future]] = {}
+
+
+async def recheck(path: str, credential: str, fresh_s: float) -> Any:
+    """Like `authenticate`, but a check of the same credential made less than `fresh_s` ago answers for it.
+
+    So a revoked token or an ended session is noticed at most `fresh_s` later than a check of its own would.
+    """
+    now = time.monotonic()
+    key = (id(asyncio.get_running_loop()), path, credential)  # a future belongs to its event loop
+    held = _rechecks.get(key)
+    if held is None or held[0] <= now:
+        if len(_rechecks) > 10_000:
+            for stale in [k for k, (until, _) in _rechecks.items() if until <= now]:
+                del _rechecks[stale]
+        held = (now + fresh_s, asyncio.ensure_future(authenticate(path, credential)))
+        _rechecks[key] = held
+    return await asyncio.shield(held[1])
