@@ -32,7 +32,7 @@ from video.gb28181.sip.dialog import Dialog, ack_for_failure, build_request, bui
 from video.gb28181.sip.headers import parse_name_addr, parse_params
 from video.gb28181.sip.message import SipParseError, SipRequest, SipResponse
 from video.gb28181.sip.transport import Peer, SipEndpoint, SipTimeout
-from video.gb28181.tasks import BackgroundTasks
+from video.gb28181.tasks import BackgroundTasks, wait_done
 
 log = logging.getLogger(__name__)
 
@@ -273,8 +273,8 @@ class GbPlatform:
         try:
             response = await self._send_message(device, manscdp.query(cmd_type, device_id, sn))
             if response is not None and response.status < 300:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    return await asyncio.wait_for(future, timeout)
+                if await wait_done(future, timeout):
+                    return future.result()
         finally:
             self._waiters.pop(key, None)
         partial = self.catalogs.take(device_id, sn) if cmd_type == "Catalog" else None

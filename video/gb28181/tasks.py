@@ -37,3 +37,13 @@ class BackgroundTasks:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def wait_done(future: asyncio.Future, timeout: float) -> bool:
+    """Wait up to `timeout` s for `future` without cancelling it; whether it is done.
+
+    Used instead of `asyncio.wait_for`, which on Python 3.11 can swallow a cancellation of the caller that
+    arrives as the future completes: a cancelled keepalive loop then ran on, and its owner waited forever.
+    """
+    done, _ = await asyncio.wait((future,), timeout=timeout)
+    return bool(done)

@@ -8,7 +8,6 @@ request came from (what NAT traversal needs), not to the Via sent-by.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from video.gb28181.sip.dialog import build_response
 from video.gb28181.sip.headers import parse_via
 from video.gb28181.sip.message import SipParseError, SipRequest, SipResponse, SipStreamParser, parse_message
-from video.gb28181.tasks import BackgroundTasks
+from video.gb28181.tasks import BackgroundTasks, wait_done
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +135,8 @@ class SipEndpoint:
                 if remaining <= 0:
                     raise SipTimeout(f"{request.method} to {peer} timed out")
                 wait = min(interval, remaining) if peer.transport == "UDP" else remaining
-                with contextlib.suppress(asyncio.TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(future), wait)
+                if await wait_done(future, wait):
+                    return future.result()
                 if peer.transport == "UDP" and key not in self._provisional:
                     self.send(request, peer)
                     interval = min(interval * 2, T2)
