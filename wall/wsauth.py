@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 
+from realtime.identity import query_token
 from wall.auth import authenticate_token, principal_from_user
 
 
@@ -28,8 +27,7 @@ class TokenAuthMiddleware:
             resolved.update(inner_scope)
 
         await AuthMiddlewareStack(keep)(scope, receive, send)
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("token") or [None])[0]
+        token = query_token(scope)
         principal = None
         if token:
             principal = await database_sync_to_async(authenticate_token)(token)
