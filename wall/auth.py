@@ -79,19 +79,13 @@ def principal_from_user(user) -> Principal | None:
 def principal_from_session(session_key: str) -> Principal | None:
     """The principal of a session that is still open: None once it is logged out, expired or its password changed."""
     from importlib import import_module
+    from types import SimpleNamespace
 
     from django.conf import settings
-    from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.utils.crypto import constant_time_compare
+    from django.contrib.auth import get_user
 
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user_id = session.get(SESSION_KEY)
-    if user_id is None:
-        return None
-    user = get_user_model()._default_manager.filter(pk=user_id).first()
-    if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
-        return None
-    return principal_from_user(user)
+    return principal_from_user(get_user(SimpleNamespace(session=session)))  # Django's own checks, as per request
 
 
 def bearer_from_header(header: str | None) -> str | None:
