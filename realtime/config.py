@@ -20,6 +20,7 @@ class HubConfig:
     send_window_bytes: int = 1024 * 1024
     position_window_bytes: int = 256 * 1024  # of the send window, what position batches may take
     batch_part_items: int = 500  # position items per batch frame
+    position_spread_s: float = 0.25  # a batch's parts go out evenly over this long (at most 0.8 of a tick)
     ops_per_s: float = 20.0
     ops_burst: int = 60
     max_subscriptions: int = 64

@@ -8,6 +8,8 @@ client holds at most the window in the server's socket buffers plus its queue, t
 Events and control frames go first. Position batches (one or more part frames each) are sent only
 when nothing else waits and while at most `position_window_bytes` are unacknowledged, so an event
 never queues behind more than that much position data anywhere between the hub and the client.
+A batch's parts are spaced evenly over `position_spread_s`, so the batches of many connections do not
+leave at the tick as one burst that events would wait behind.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class Connection:
         self.parts: deque[str] = deque()  # the unsent frames of the position batch being sent
         self.next_batch: list[str] | Callable[[], list[str]] | None = None  # the batch to send after it
         self.batch_snapshot = False
+        self.part_gap = 0.0  # seconds between the parts of the batch being sent
+        self.part_due = 0.0  # loop time before which its next part waits
+        self._part_timer: asyncio.TimerHandle | None = None
         self.frames: deque[str] = deque()
         self.position_window = min(config.position_window_bytes, config.send_window_bytes)
         self.chunk = max(1, min(500, config.queue_frames // 4))
@@ -149,8 +154,17 @@ class Connection:
                 continue
             await self._send({"type": "websocket.send", "text": frame})
             self.sent += len(frame)
-            if is_part:
-                await asyncio.sleep(0)  # let events that arrived meanwhile go before the next part
+            if is_part and self.parts:
+                await self._pace_parts()
+
+    async def _pace_parts(self) -> None:
+        """Hold the batch's next part for one gap, so 100 screens' batches do not go out as one burst."""
+        if self.part_gap <= 0:
+            await asyncio.sleep(0)  # still let events that arrived meanwhile go before the next part
+            return
+        loop = asyncio.get_running_loop()
+        self.part_due = loop.time() + self.part_gap
+        self._part_timer = loop.call_at(self.part_due, self._wake.set)
 
     def _next_frame(self) -> tuple[str | None, bool]:
         """The next frame the window allows (a queued one first, else a position part) and if it is a part."""
@@ -169,6 +183,10 @@ class Connection:
                 return None, False
             batch, self.next_batch = self.next_batch, None
             self.parts.extend(batch if isinstance(batch, list) else batch())
+            spread = min(self.config.position_spread_s, 0.8 * self.config.tick_s)
+            self.part_gap = max(0.0, spread) / len(self.parts)
+        elif asyncio.get_running_loop().time() < self.part_due:
+            return None, False
         return self.parts.popleft(), True
 
     def _beat(self) -> None:
@@ -217,7 +235,7 @@ class Connection:
             self._cleanup()
 
     def _cleanup(self) -> None:
-        for timer in (self._auth_timer, self._beat_timer):
+        for timer in (self._auth_timer, self._beat_timer, self._part_timer):
             if timer is not None:
                 timer.cancel()
         if self._recheck is not None:

@@ -165,6 +165,9 @@ WALL_HUB_MAX_SUBSCRIPTIONS = int(os.environ.get("WALL_HUB_MAX_SUBSCRIPTIONS", 64
 # in flight (events have priority and may use the whole send window).
 WALL_HUB_BATCH_PART_ITEMS = int(os.environ.get("WALL_HUB_BATCH_PART_ITEMS", 500))
 WALL_HUB_POSITION_WINDOW_BYTES = int(os.environ.get("WALL_HUB_POSITION_WINDOW_BYTES", 256 * 1024))
+# A batch's parts are spread evenly over this long, so the clients' batches do not reach the network, and the
+# screens, in one burst that case events would queue behind.
+WALL_HUB_POSITION_SPREAD_S = _env_float("WALL_HUB_POSITION_SPREAD_S", 0.25)
 # Resolves a first-frame token to a principal (or None); a dotted path so realtime stays import-free.
 WALL_HUB_AUTHENTICATOR = os.environ.get("WALL_HUB_AUTHENTICATOR", "wall.auth.authenticate_token")
 WALL_HUB_TOKEN_RECHECK_S = _env_float("WALL_HUB_TOKEN_RECHECK_S", 30.0)  # a revoked token's socket closes within

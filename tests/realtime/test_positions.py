@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -234,3 +236,26 @@ async def test_events_go_before_position_parts_and_parts_wait_for_the_position_w
     conn.acked = conn.sent
     assert [_summary(b) for b in _frames(conn)] == [(False, 1, 1, [3])]
     tick.board.remove(conn, PositionFilter())
+
+
+async def test_the_parts_of_a_batch_are_spread_over_the_spread_time_and_events_go_between_them() -> None:
+    with override_settings(WALL_HUB_BATCH_PART_ITEMS=1, WALL_HUB_POSITION_SPREAD_S=0.4, WALL_HUB_TICK_S=1.0):
+        backend.reset()
+        publish_many("positions", [_position(worker, 22.0, 114.0) for worker in range(1, 5)])
+        ws = await _open()
+        await ws.send_json_to({"op": "subscribe", "topic": "positions"})
+        assert (await ws.receive_json_from(5))["op"] == "subscribed"
+        loop = asyncio.get_running_loop()
+        first = await _batch(ws)
+        arrived = [loop.time()]
+        await ws.send_json_to({"op": "ping"})  # answered at once, between two parts
+        assert (await ws.receive_json_from(5)) == {"op": "pong"}
+        assert loop.time() - arrived[0] < 0.08  # the pong did not wait for the held part
+        rest = []
+        for _ in range(3):
+            rest.append(await _batch(ws))
+            arrived.append(loop.time())
+        await ws.disconnect()
+    assert [(b["part"], b["parts"]) for b in [first, *rest]] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrived)]
+    assert all(gap >= 0.09 for gap in gaps), gaps  # 0.4 s over 4 parts: one part every 0.1 s
