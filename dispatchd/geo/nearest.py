@@ -15,9 +15,10 @@ from __future__ import annotations
 import heapq
 import math
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,12 +40,16 @@ class Member:
     available: bool = True
 
 
-@dataclass(slots=True)
-class _Slot:
-    member: Member
+class _Slot(NamedTuple):
+    """A worker's place in the index; a tuple so a query unpacks a bucket's slots in one comprehension."""
+
     x: float
     y: float
     z: float
+    id: int
+    available: bool
+    department: int | None
+    member: Member
     cell: tuple[int, int]
 
 
@@ -61,26 +66,26 @@ class _Grid:
     cells: dict[tuple[int, int], dict[int, _Slot]] = field(default_factory=dict)
 
     def add(self, slot: _Slot) -> None:
-        self.cells.setdefault(slot.cell, {})[slot.member.id] = slot
+        self.cells.setdefault(slot.cell, {})[slot.id] = slot
 
     def discard(self, slot: _Slot) -> None:
         bucket = self.cells.get(slot.cell)
         if bucket is not None:
-            bucket.pop(slot.member.id, None)
+            bucket.pop(slot.id, None)
             if not bucket:
                 del self.cells[slot.cell]
 
 
-def _ring(cx: int, cy: int, r: int) -> Iterator[tuple[int, int]]:
+def _ring_offsets(r: int) -> tuple[tuple[int, int], ...]:
+    """The (dx, dy) of the cells at Chebyshev distance r from a cell."""
     if r == 0:
-        yield cx, cy
-        return
-    for dx in range(-r, r + 1):
-        yield cx + dx, cy - r
-        yield cx + dx, cy + r
-    for dy in range(-r + 1, r):
-        yield cx - r, cy + dy
-        yield cx + r, cy + dy
+        return ((0, 0),)
+    edges = [(dx, dy) for dx in range(-r, r + 1) for dy in (-r, r)]
+    return tuple(edges + [(dx, dy) for dy in range(-r + 1, r) for dx in (-r, r)])
+
+
+_RINGS = [_ring_offsets(r) for r in range(33)]
+_FIRST = _RINGS[0] + _RINGS[1]
 
 
 class NearestIndex:
@@ -108,7 +113,8 @@ class NearestIndex:
             if self._frame is None:
                 self._frame = local_frame(member.lat, member.lon)
             x, y, z = to_frame(member.lat, member.lon, self._frame)
-            slot = _Slot(member, x, y, z, (math.floor(x / self._cell), math.floor(y / self._cell)))
+            cell = (math.floor(x / self._cell), math.floor(y / self._cell))
+            slot = _Slot(x, y, z, member.id, member.available, member.department, member, cell)
             self._unlink(self._slots.get(member.id))
             self._slots[member.id] = slot
             for key in (ALL, *member.skills):
@@ -157,44 +163,38 @@ class NearestIndex:
         limit2 = arc_to_chord_m(max_m) ** 2 if max_m is not None else math.inf
         cell = self._cell
         cx, cy = math.floor(qx / cell), math.floor(qy / cell)
-        heap: list[tuple[float, int, Member]] = []  # max-heap on (d², id) via negation
-
-        def visit(bucket: dict[int, _Slot]) -> None:
-            for slot in bucket.values():
-                m = slot.member
-                if available is not None and m.available is not available:
-                    continue
-                if department is not None and m.department != department:
-                    continue
-                dx, dy, dz = slot.x - qx, slot.y - qy, slot.z - qz
-                d2 = dx * dx + dy * dy + dz * dz
-                if d2 > limit2:
-                    continue
-                if len(heap) < k:
-                    heapq.heappush(heap, (-d2, -m.id, m))
-                elif (d2, m.id) < (-heap[0][0], -heap[0][1]):
-                    heapq.heapreplace(heap, (-d2, -m.id, m))
-
+        # how far the query lies inside its own cell from each side: the searched square's margin adds it
+        inset = min(qx - cx * cell, (cx + 1) * cell - qx, qy - cy * cell, (cy + 1) * cell - qy)
+        best: list[tuple[float, int, Member]] = []  # the k nearest so far, as (d², id, member)
         with self._lock:
             grid = self._grids.get(skill if skill else ALL)
             cells = grid.cells if grid else {}
-            r = 0
+            get = cells.get
+            r, seen = 1, 0  # the first step searches rings 0 and 1: a k ≥ 1 query rarely ends at ring 0
             while cells:
-                if (2 * r + 1) ** 2 > 4 * len(cells):
+                everything = (2 * r + 1) ** 2 > 4 * len(cells)
+                if everything:
                     # Rings have grown larger than the occupied cells: visit the rest directly.
-                    for (kx, ky), bucket in cells.items():
-                        if max(abs(kx - cx), abs(ky - cy)) >= r:
-                            visit(bucket)
+                    buckets = [b for (kx, ky), b in cells.items() if max(abs(kx - cx), abs(ky - cy)) >= seen]
+                else:
+                    offsets = _FIRST if r == 1 else _RINGS[r] if r < len(_RINGS) else _ring_offsets(r)
+                    buckets = [b for dx, dy in offsets if (b := get((cx + dx, cy + dy)))]
+                best += [
+                    ((x - qx) ** 2 + (y - qy) ** 2 + (z - qz) ** 2, i, m)
+                    for bucket in buckets
+                    for x, y, z, i, av, dep, m, _ in bucket.values()
+                    if (available is None or av is available) and (department is None or dep == department)
+                ]
+                if len(best) > k:
+                    best = heapq.nsmallest(k, best)
+                if everything:
+                    break  # every occupied cell has been seen
+                # every point closer than the searched square's margin has been seen (|Δeast|, |Δnorth| ≤ chord)
+                reach2 = (r * cell + inset) ** 2
+                if limit2 <= reach2 or (len(best) == k and max(best)[0] <= reach2):
                     break
-                for key in _ring(cx, cy, r):
-                    bucket = cells.get(key)
-                    if bucket:
-                        visit(bucket)
-                reach2 = (r * cell) ** 2  # every point closer than r·cell has been seen
-                if limit2 <= reach2 or (len(heap) == k and -heap[0][0] <= reach2):
-                    break
-                r += 1
-        found = sorted((-d2, -neg_id, m) for d2, neg_id, m in heap)
+                seen = r = r + 1
+        found = sorted(hit for hit in best if hit[0] <= limit2)
         return [Hit(m, chord_to_arc_m(math.sqrt(d2))) for d2, _, m in found]
 
     def within(self, lat: float, lon: float, radius_m: float, *, available: bool | None = None) -> list[Hit]:
@@ -231,9 +231,9 @@ class NearestIndex:
         d2 = np.square(xyz - (qx, qy, qz)).sum(axis=1)
         keep = d2 <= limit2
         if available is not None:
-            keep &= np.fromiter((slot.member.available is available for slot in slots), bool, len(slots))
+            keep &= np.fromiter((slot.available is available for slot in slots), bool, len(slots))
         rows = np.flatnonzero(keep)
-        ids = np.fromiter((slots[i].member.id for i in rows), np.int64, len(rows))
+        ids = np.fromiter((slots[i].id for i in rows), np.int64, len(rows))
         order = rows[np.lexsort((ids, d2[rows]))]
         arcs = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(d2[order]) / (2 * EARTH_RADIUS_M)))
         return [Hit(slots[i].member, arc) for i, arc in zip(order.tolist(), arcs.tolist(), strict=True)]
