@@ -24,7 +24,13 @@ def wall_token(demo: DemoServer) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator:
+def browser_args() -> list[str]:
+    """Chromium's command-line flags; a test module overrides this fixture to add its own."""
+    return CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="module")
+def browser(browser_args: list[str]) -> Iterator:
     """Debian's Chromium, headless, driven by Playwright.
 
     Module scope: Playwright's sync API keeps an event loop running in the main thread while it is
@@ -33,7 +39,7 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=browser_args)
         yield chromium
         chromium.close()
 

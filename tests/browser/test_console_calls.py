@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, ROOT, DemoServer
+from tests.browser.server import CHROMIUM_ARGS, ROOT, DemoServer
 from tests.browser.test_pages import report
 from tests.realtime.servers import WALL
 
@@ -52,34 +52,21 @@ def case(demo: DemoServer) -> dict:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator:
+def browser_args() -> list[str]:
     """Chromium with a fake camera and microphone (granted without asking)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + MEDIA_ARGS)
-        yield chromium
-        chromium.close()
+    return CHROMIUM_ARGS + MEDIA_ARGS
 
 
 @pytest.fixture
-def open_page(browser) -> Iterator:
-    """Pages in fresh contexts (closed after the test); errors on any page fail the test."""
-    contexts, errors = [], []
+def open_page(page_factory) -> Callable:
+    """Pages in fresh contexts (conftest's page_factory), each once its hub connection is live."""
 
     def opener(url: str, width: int = 1920, height: int = 1080):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(url)
+        page = page_factory(url, width, height)
         page.locator('#hub-status[data-status="live"]').wait_for(state="attached", timeout=WAIT)
         return page
 
-    yield opener
-    for context in contexts:
-        context.close()
-    assert not errors, f"errors on the page: {errors}"
+    return opener
 
 
 def worker_token(demo: DemoServer, worker: dict) -> str:
