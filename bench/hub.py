@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import emit
-from bench.procs import free_port, memory_mb, stop_process, wait_port
+from bench.procs import cpu_seconds, free_port, memory_mb, stop_process, wait_port
 from bench.trails import PRIVATE_DB as TRAILS_DB
 from bench.trails import run_trail_load
 
@@ -396,9 +396,7 @@ class Measured:
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the process so far (all its threads)."""
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def peak_rss_mb(self) -> float:
         """The peak resident set size (VmHWM) in MiB."""
