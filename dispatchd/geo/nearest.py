@@ -53,9 +53,8 @@ class _Slot(NamedTuple):
     cell: tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One answer of a nearest query."""
+class Hit(NamedTuple):
+    """One answer of a nearest query (a tuple: thousands are built per ring query)."""
 
     member: Member
     distance_m: float
