@@ -13,7 +13,7 @@ from dispatchd.incidents import broadcast, command
 from dispatchd.models import Alarm, Attachment, Camera, Case, CaseStatus, DispatchOrder, Incident, Sensor, Worker
 from dispatchd.models.devices import SensorType
 from tests.api.conftest import ApiClient, api_as, commander  # noqa: F401 - fixtures
-from tests.browser.conftest import browser  # noqa: F401 - fixture
+from tests.browser.conftest import browser, browser_args  # noqa: F401 - fixtures
 from tests.city import SmallCity
 from tests.dispatchd.helpers import case_in, clock, events  # noqa: F401 - fixtures
 
