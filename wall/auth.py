@@ -28,7 +28,10 @@ def create_token(role: str, name: str, worker_id: int | None = None, by: Princip
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if role == "worker" and worker_id is None:
         raise ValueError("a worker token needs the worker it belongs to")
-    raw = "wt_" + secrets.token_urlsafe(32)
+    body = secrets.token_urlsafe(32)
+    while body.startswith("-"):  # its prefix is typed on command lines, where a leading "-" reads as an option
+        body = secrets.token_urlsafe(32)
+    raw = "wt_" + body
     with transaction.atomic():
         token = ApiToken.objects.create(
             name=name, role=role, prefix=raw[3:9], digest=digest_of(raw), worker_id=worker_id

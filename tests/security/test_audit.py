@@ -125,6 +125,16 @@ def test_logins_failures_and_logouts_are_audited(duty_user):
     assert "password" not in str(entries[0].detail)
 
 
+def test_a_token_prefix_never_begins_with_a_dash_so_it_can_be_revoked_by_prefix(db, capsys, monkeypatch):
+    bodies = iter(["-_9pI7A_m-27Sc2rzu0ODG9cBWjgfTEqCE_qGRQwxCE", "Xq_9pI7A_m-27Sc2rzu0ODG9cBWjgfTEqCE_qGRQwxC"])
+    monkeypatch.setattr("wall.auth.secrets.token_urlsafe", lambda n: next(bodies))
+    assert main(["token", "create", "--role", "wall", "--name", "screen-7"]) == 0
+    token = ApiToken.objects.get(name="screen-7")
+    assert token.prefix == "Xq_9pI"
+    assert main(["token", "revoke", token.prefix]) == 0
+    assert ApiToken.objects.get(name="screen-7").revoked_at is not None
+
+
 def test_token_creation_and_revocation_are_audited(db, capsys):
     assert main(["token", "create", "--role", "wall", "--name", "screen-9"]) == 0
     token = ApiToken.objects.get(name="screen-9")
