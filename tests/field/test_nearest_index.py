@@ -101,8 +101,9 @@ def test_moves_skill_changes_and_removals_keep_the_index_exact(moves):
         index.upsert(members[worker_id])
     assert len(index) == len(members)
     for skill in (None, *SKILLS):
-        got = index.nearest(*ORIGIN, 7, skill=skill, available=None)
-        assert_same(got, brute_force(members, *ORIGIN, skill=skill, available=None), 7)
+        for available in (None, True, False):  # available workers are also in grids of their own
+            got = index.nearest(*ORIGIN, 7, skill=skill, available=available)
+            assert_same(got, brute_force(members, *ORIGIN, skill=skill, available=available), 7)
 
 
 def test_far_away_workers_are_still_found_when_nearer_ones_are_missing():
