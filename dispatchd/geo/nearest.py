@@ -114,8 +114,15 @@ class NearestIndex:
             x, y, z = to_frame(member.lat, member.lon, self._frame)
             cell = (math.floor(x / self._cell), math.floor(y / self._cell))
             slot = _Slot(x, y, z, member.id, member.available, member.department, member, cell)
-            self._unlink(self._slots.get(member.id))
+            old = self._slots.get(member.id)
             self._slots[member.id] = slot
+            if old is not None and old.cell == cell and old.member.skills == member.skills:
+                # the common move, within its cell: replace the slot where it is (updates hold the lock and
+                # the GIL that queries wait for, so they are kept short)
+                for key in (ALL, *member.skills):
+                    self._grids[key].cells[cell][member.id] = slot
+                return
+            self._unlink(old)
             for key in (ALL, *member.skills):
                 grid = self._grids.get(key)
                 if grid is None:

@@ -88,9 +88,10 @@ def test_nearest_with_filters_matches_brute_force(rows, query, k, skill, departm
 @settings(max_examples=60, deadline=None)
 @given(moves=st.lists(st.tuples(st.integers(1, 40), st.floats(-0.05, 0.05), st.floats(-0.05, 0.05),
                                 st.sets(st.sampled_from(SKILLS), max_size=2), st.booleans(), st.booleans()),
-                      min_size=1, max_size=200))
-def test_moves_skill_changes_and_removals_keep_the_index_exact(moves):
-    index = NearestIndex(ORIGIN, cell_m=300.0)
+                      min_size=1, max_size=200),
+       cell_m=st.sampled_from([300.0, 50_000.0]))  # large cells: most moves stay in their cell
+def test_moves_skill_changes_and_removals_keep_the_index_exact(moves, cell_m):
+    index = NearestIndex(ORIGIN, cell_m=cell_m)
     members: dict[int, Member] = {}
     for worker_id, dlat, dlon, skills, avail, remove in moves:
         if remove and worker_id in members:
@@ -104,6 +105,17 @@ def test_moves_skill_changes_and_removals_keep_the_index_exact(moves):
         for available in (None, True, False):  # available workers are also in grids of their own
             got = index.nearest(*ORIGIN, 7, skill=skill, available=available)
             assert_same(got, brute_force(members, *ORIGIN, skill=skill, available=available), 7)
+
+
+def test_a_move_within_its_cell_is_seen_by_every_grid_of_the_worker():
+    index = NearestIndex(ORIGIN, cell_m=1000.0)
+    index.upsert(Member(1, *ORIGIN, frozenset({"water"}), 2, True))
+    moved = Member(1, ORIGIN[0] + 0.001, ORIGIN[1], frozenset({"water"}), 2, False)  # 111 m north: same cell
+    index.upsert(moved)
+    for skill in (None, "water"):
+        (hit,) = index.nearest(ORIGIN[0] + 0.001, ORIGIN[1], 1, skill=skill, available=None)
+        assert hit.member == moved and hit.distance_m < 0.01
+        assert index.nearest(*ORIGIN, 1, skill=skill) == []  # no longer available
 
 
 def test_far_away_workers_are_still_found_when_nearer_ones_are_missing():
