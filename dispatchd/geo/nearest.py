@@ -116,13 +116,10 @@ class NearestIndex:
             slot = _Slot(x, y, z, member.id, member.available, member.department, member, cell)
             old = self._slots.get(member.id)
             self._slots[member.id] = slot
-            if old is not None and old.cell == cell and old.member.skills == member.skills:
-                # the common move, within its cell: replace the slot where it is (updates hold the lock and
-                # the GIL that queries wait for, so they are kept short)
-                for key in (ALL, *member.skills):
-                    self._grids[key].cells[cell][member.id] = slot
-                return
-            self._unlink(old)
+            if old is None or old.cell != cell or old.member.skills != member.skills:
+                # a move within its cell (the common one) is just replaced where it is below: updates hold
+                # the lock and the GIL that queries wait for, so they are kept short
+                self._unlink(old)
             for key in (ALL, *member.skills):
                 grid = self._grids.get(key)
                 if grid is None:
