@@ -55,6 +55,7 @@ class Connection:
         self.parts: deque[str] = deque()  # the unsent frames of the position batch being sent
         self.next_batch: list[str] | Callable[[], list[str]] | None = None  # the batch to send after it
         self.batch_snapshot = False
+        self.batch_spread = max(0.0, min(config.position_spread_s, 0.8 * config.tick_s))  # a batch's parts over this
         self.part_gap = 0.0  # seconds between the parts of the batch being sent
         self.part_due = 0.0  # loop time before which its next part waits
         self._part_timer: asyncio.TimerHandle | None = None
@@ -183,8 +184,7 @@ class Connection:
                 return None, False
             batch, self.next_batch = self.next_batch, None
             self.parts.extend(batch if isinstance(batch, list) else batch())
-            spread = min(self.config.position_spread_s, 0.8 * self.config.tick_s)
-            self.part_gap = max(0.0, spread) / len(self.parts)
+            self.part_gap = self.batch_spread / len(self.parts)
         elif asyncio.get_running_loop().time() < self.part_due:
             return None, False
         return self.parts.popleft(), True
