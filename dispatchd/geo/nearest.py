@@ -6,18 +6,19 @@ orders them exactly as the great-circle distance does. Buckets are a uniform gri
 over (east, north); since |Δeast| and |Δnorth| never exceed the chord, after searching every cell
 within Chebyshev ring r of the query's cell, every point closer than r · cell is known, which
 is what makes the ring search exact. One grid holds every worker, and one per skill holds the workers
-that have it, so a skill filter only visits matching workers. A lock makes every update and query
-atomic: a query sees each worker either at its old or at its new place, never twice or not at all.
+that have it, so a skill filter only visits matching workers. Radius queries (a war room's rings, with
+thousands of workers inside) instead scan numpy columns of every worker's coordinates: a few vectorised
+passes cost less than visiting each worker in Python. A lock makes every update and query atomic: a
+query sees each worker either at its old or at its new place, never twice or not at all.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import threading
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +26,6 @@ import numpy as np
 from dispatchd.geo.distance import EARTH_RADIUS_M, arc_to_chord_m, chord_to_arc_m, local_frame, to_frame
 
 ALL = ""  # key of the grid that holds every worker
-_XYZ = attrgetter("x", "y", "z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,60 @@ _RINGS = [_ring_offsets(r) for r in range(33)]
 _FIRST = _RINGS[0] + _RINGS[1]
 
 
+class _Columns:
+    """Every worker's coordinates and availability in flat columns, one row per worker, for radius scans.
+
+    The columns are `array.array`s: an update writes a row at the cost of a list item, and a scan copies
+    them in a few memory copies. A freed row gets NaN coordinates (never within any radius) and is
+    reused by the next new worker.
+    """
+
+    def __init__(self) -> None:
+        self.x, self.y, self.z = array("d"), array("d"), array("d")
+        self.available = bytearray()
+        self.ids = array("q")
+        self.members: list[Member | None] = []
+        self.rows: dict[int, int] = {}  # worker id → row
+        self._free: list[int] = []
+
+    def put(self, slot: _Slot) -> None:
+        row = self.rows.get(slot.id)
+        if row is None:
+            if not self._free:
+                self._grow()
+            row = self.rows[slot.id] = self._free.pop()
+            self.ids[row] = slot.id
+        self.x[row], self.y[row], self.z[row] = slot.x, slot.y, slot.z
+        self.available[row] = slot.available
+        self.members[row] = slot.member
+
+    def drop(self, worker_id: int) -> None:
+        row = self.rows.pop(worker_id, None)
+        if row is not None:
+            self.x[row] = self.y[row] = self.z[row] = math.nan
+            self.members[row] = None
+            self._free.append(row)
+
+    def _grow(self) -> None:
+        size = len(self.ids)
+        more = max(1024, size)
+        for column in (self.x, self.y, self.z):
+            column.extend(array("d", [math.nan]) * more)
+        self.available.extend(bytes(more))
+        self.ids.extend(array("q", [0]) * more)
+        self.members.extend([None] * more)
+        self._free.extend(range(size + more - 1, size - 1, -1))
+
+    def snapshot(self) -> tuple[bytes, bytes, bytes, bytes, bytes, list[Member | None]]:
+        """Copies of the columns (x, y, z, available, ids, members), taken without releasing the GIL.
+
+        Plain memory copies, so an update waits for the copy, never for a numpy pass: numpy releases the
+        GIL during its passes, and a lock held across one makes every waiting thread queue for the GIL.
+        """
+        return (bytes(self.x), bytes(self.y), bytes(self.z), bytes(self.available), bytes(self.ids),
+                self.members.copy())
+
+
 class NearestIndex:
     """k-nearest-worker index with skill, department and availability filters."""
 
@@ -96,6 +150,7 @@ class NearestIndex:
         self._cell = float(cell_m)
         self._grids: dict[str, _Grid] = {ALL: _Grid()}
         self._slots: dict[int, _Slot] = {}
+        self._columns = _Columns()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -116,6 +171,7 @@ class NearestIndex:
             slot = _Slot(x, y, z, member.id, member.available, member.department, member, cell)
             old = self._slots.get(member.id)
             self._slots[member.id] = slot
+            self._columns.put(slot)
             if old is None or old.cell != cell or old.member.skills != member.skills:
                 # a move within its cell (the common one) is just replaced where it is below: updates hold
                 # the lock and the GIL that queries wait for, so they are kept short
@@ -135,6 +191,7 @@ class NearestIndex:
         """Forget a worker."""
         with self._lock:
             self._unlink(self._slots.pop(worker_id, None))
+            self._columns.drop(worker_id)
 
     def _unlink(self, slot: _Slot | None) -> None:
         if slot is None:
@@ -188,56 +245,39 @@ class NearestIndex:
                     for x, y, z, i, av, dep, m, _ in bucket.values()
                     if (available is None or av is available) and (department is None or dep == department)
                 ]
-                if len(best) > k:
-                    best = heapq.nsmallest(k, best)
+                best.sort()  # a few dozen tuples: one C sort beats heapq.nsmallest's Python
+                del best[k:]
                 if everything:
                     break  # every occupied cell has been seen
                 # every point closer than the searched square's margin has been seen (|Δeast|, |Δnorth| ≤ chord)
                 reach2 = (r * cell + inset) ** 2
-                if limit2 <= reach2 or (len(best) == k and max(best)[0] <= reach2):
+                if limit2 <= reach2 or (len(best) == k and best[-1][0] <= reach2):
                     break
                 seen = r = r + 1
-        found = sorted(hit for hit in best if hit[0] <= limit2)
-        return [Hit(m, chord_to_arc_m(math.sqrt(d2))) for d2, _, m in found]
+        return [Hit(m, chord_to_arc_m(math.sqrt(d2))) for d2, _, m in best if d2 <= limit2]
 
     def within(self, lat: float, lon: float, radius_m: float, *, available: bool | None = None) -> list[Hit]:
         """Every worker within `radius_m` (and of the given availability), nearest first (ties by id).
 
-        For ring queries (an incident's 3 km ring holds thousands of workers): the lock is held only to
-        gather the candidate slots, so k-nearest queries and updates wait microseconds, not the whole scan.
+        For ring queries (an incident's 3 km ring holds thousands of workers): the lock is held only to copy
+        the columns of every worker's coordinates; the vectorised scan, ordering and Hits come after it.
         """
         if self._frame is None or not radius_m >= 0:
             return []
         qx, qy, qz = to_frame(lat, lon, self._frame)
         chord = arc_to_chord_m(radius_m)
-        limit2 = chord * chord
-        cell = self._cell
-        # |Δeast|, |Δnorth| ≤ chord: the square of cells around the query holds every answer
-        x0, x1 = math.floor((qx - chord) / cell), math.floor((qx + chord) / cell)
-        y0, y1 = math.floor((qy - chord) / cell), math.floor((qy + chord) / cell)
-        slots: list[_Slot] = []
         with self._lock:
-            cells = self._grids[ALL].cells
-            if (x1 - x0 + 1) * (y1 - y0 + 1) > len(cells):
-                keys = [(kx, ky) for kx, ky in cells if x0 <= kx <= x1 and y0 <= ky <= y1]
-            else:
-                keys = [(kx, ky) for kx in range(x0, x1 + 1) for ky in range(y0, y1 + 1)]
-            for key in keys:
-                bucket = cells.get(key)
-                if bucket:
-                    slots.extend(bucket.values())
-        if not slots:
-            return []
-        # slots are replaced on update, never changed: reading them outside the lock is safe. The distances
-        # are computed in numpy: thousands of hits in a few milliseconds, so other threads barely wait.
-        xyz = np.array(list(map(_XYZ, slots)), dtype=float)
-        d2 = np.square(xyz - (qx, qy, qz)).sum(axis=1)
-        keep = d2 <= limit2
+            xs, ys, zs, availability, ids, members = self._columns.snapshot()
+        d2 = np.square(np.frombuffer(xs) - qx)
+        d2 += np.square(np.frombuffer(ys) - qy)
+        d2 += np.square(np.frombuffer(zs) - qz)
+        keep = d2 <= chord * chord  # NaN (a free row) is never within
         if available is not None:
-            keep &= np.fromiter((slot.available is available for slot in slots), bool, len(slots))
+            keep &= np.frombuffer(availability, dtype=bool) == available
         rows = np.flatnonzero(keep)
-        ids = np.fromiter((slots[i].id for i in rows), np.int64, len(rows))
-        order = rows[np.lexsort((ids, d2[rows]))]
+        d2, ids = d2[rows], np.frombuffer(ids, dtype=np.int64)[rows]
+        members = [members[i] for i in rows.tolist()]
+        order = np.lexsort((ids, d2))
         arcs = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(d2[order]) / (2 * EARTH_RADIUS_M)))
-        return [Hit(slots[i].member, arc) for i, arc in zip(order.tolist(), arcs.tolist(), strict=True)]
-
+        make = tuple.__new__  # Hit's own __new__ costs a Python call per hit
+        return [make(Hit, (members[i], arc)) for i, arc in zip(order.tolist(), arcs.tolist(), strict=True)]

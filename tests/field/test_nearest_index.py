@@ -105,6 +105,10 @@ def test_moves_skill_changes_and_removals_keep_the_index_exact(moves, cell_m):
         for available in (None, True, False):  # available workers are also in grids of their own
             got = index.nearest(*ORIGIN, 7, skill=skill, available=available)
             assert_same(got, brute_force(members, *ORIGIN, skill=skill, available=available), 7)
+    for available in (None, True, False):
+        got = index.within(*ORIGIN, 3000.0, available=available)
+        ranked = brute_force(members, *ORIGIN, available=available, max_m=3000.0)
+        assert_same(got, ranked, len(ranked))
 
 
 def test_a_move_within_its_cell_is_seen_by_every_grid_of_the_worker():
@@ -202,3 +206,36 @@ def test_within_a_radius_matches_brute_force(rows, query, available, radius_m, c
     got = index.within(lat, lon, radius_m, available=available)
     ranked = brute_force(members, lat, lon, available=available, max_m=radius_m)
     assert_same(got, ranked, len(ranked))
+
+
+def test_within_stays_exact_as_rows_are_freed_reused_and_the_columns_grow():
+    rng = random.Random(5)
+    index = NearestIndex(ORIGIN)
+    members: dict[int, Member] = {}
+
+    def put(worker_id: int) -> None:
+        members[worker_id] = Member(worker_id, ORIGIN[0] + rng.uniform(-0.03, 0.03),
+                                    ORIGIN[1] + rng.uniform(-0.03, 0.03), available=rng.random() < 0.6)
+        index.upsert(members[worker_id])
+
+    def check() -> None:
+        for available in (None, True, False):
+            got = index.within(*ORIGIN, 2500.0, available=available)
+            ranked = brute_force(members, *ORIGIN, available=available, max_m=2500.0)
+            assert len(ranked) > 50
+            assert_same(got, ranked, len(ranked))
+            assert [h.member for h in got] == [members[h.member.id] for h in got]  # the latest state
+
+    for worker_id in range(1, 3001):  # past the first allocation of rows
+        put(worker_id)
+    check()
+    for worker_id in rng.sample(sorted(members), 1500):  # freed rows must never answer
+        index.remove(worker_id)
+        del members[worker_id]
+    check()
+    for worker_id in range(5001, 6001):  # new workers take the freed rows
+        put(worker_id)
+    for worker_id in rng.sample(sorted(members), 800):  # moves and availability changes in place
+        put(worker_id)
+    check()
+    assert len(index) == len(members) == 2500
