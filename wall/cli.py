@@ -92,8 +92,10 @@ def cmd_dispatchd(args: argparse.Namespace) -> int:
     from dispatchd.daemon import run_daemon
     from dispatchd.sensors.defaults import ensure_default_rules
     from dispatchd.sensors.mqtt import run_mqtt
+    from wall.server import freeze_startup_heap
 
     ensure_default_rules()
+    freeze_startup_heap()
 
     async def main() -> None:
         await asyncio.gather(run_daemon(), run_mqtt())

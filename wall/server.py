@@ -12,6 +12,13 @@ log = logging.getLogger("wall.server")
 Task = Callable[[], Awaitable[None]]
 
 
+def freeze_startup_heap() -> None:
+    """Put every object alive after start-up out of the garbage collector's full collections."""
+    # they then scan only what came later: otherwise ~100 ms pauses every few seconds under load
+    gc.collect()
+    gc.freeze()
+
+
 def _supervised(name: str, factory: Task) -> Task:
     """Restart a background task that crashes, with a pause, so one bug never stops the wall."""
 
@@ -48,8 +55,7 @@ def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], N
     running: list[asyncio.Task] = []
 
     def ready() -> None:
-        # Long-lived start-up objects need no more full collections: avoids ~100 ms GC pauses under load.
-        gc.freeze()
+        freeze_startup_heap()
         loop = asyncio.get_event_loop()
         for name, factory in tasks.items():
             running.append(loop.create_task(_supervised(name, factory)(), name=name))
