@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from realtime.envelope import loads
 from realtime.position_format import FORMAT
 from realtime.protocol import Close
 
@@ -214,7 +215,7 @@ class HubClient:
             while True:
                 async with asyncio.timeout(3 * self.heartbeat_s):
                     raw = await ws.recv()
-                message = json.loads(raw)
+                message = loads(raw)
                 if message.get("op") == "hello":
                     attempt = 0
                 await self._handle(ws, message)

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 _EPOCH_RE = re.compile(r"^[0-9a-z]{1,32}$")
 
 
@@ -31,6 +33,14 @@ def _base36(number: int) -> str:
 def dumps(value: Any) -> str:
     """Compact JSON, UTF-8 kept as is (the wire format of every frame)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse a frame or part of one: orjson (several times faster), or the standard parser for what it refuses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN and ±Infinity, which frames may carry and the standard parser reads
+        return json.loads(text)
 
 
 def event_tail(event: dict[str, Any], ts: float | None = None) -> str:

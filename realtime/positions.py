@@ -11,13 +11,12 @@ started yet gets the snapshot in its place: latest wins.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from realtime.envelope import Event, dumps
+from realtime.envelope import Event, dumps, loads
 from realtime.position_format import FIELDS, FORMAT, StateCodes, encode_item
 from realtime.topics import POSITIONS
 
@@ -117,7 +116,7 @@ class PositionBoard:
         """Take position events: each replaces its worker's previous item."""
         for event in events:
             frame = event.frame
-            item = json.loads(frame[frame.index('"data":') + 7 : -1])  # "data" is the last key of every frame
+            item = loads(frame[frame.index('"data":') + 7 : -1])  # "data" is the last key of every frame
             key = item.get("worker_id") if isinstance(item, dict) else None
             if key is None or isinstance(key, dict | list):
                 continue

@@ -149,6 +149,22 @@ async def test_items_are_compact_arrays_named_by_the_fields_header() -> None:
     await ws.disconnect()
 
 
+async def test_odd_values_in_position_items_are_carried_or_nulled_never_break_the_batch() -> None:
+    publish_many("positions", [
+        _position(1, float("nan"), 114.5, speed_mps=float("inf")),  # NaN and Infinity reach the stream as such
+        _position(2, 22, 114, grid_id=2**70 + 1, street_id="街道一", accuracy_m=float("nan")),  # past 64 bits
+        _position(3, 1e300, -1e-7, heading=90.5),
+    ])
+    ws = await _open()
+    await ws.send_json_to({"op": "subscribe", "topic": "positions"})
+    items = {item["worker_id"]: item for item in (await _batch(ws))["items"]}
+    assert (items[1]["lat"], items[1]["lon"], items[1]["speed_mps"]) == (None, 114.5, None)
+    second = (items[2]["lat"], items[2]["lon"], items[2]["grid_id"], items[2]["street_id"])
+    assert second == (22, 114, 2**70 + 1, "街道一")
+    assert (items[3]["lat"], items[3]["lon"], items[3]["heading"]) == (1e300, -0.0, 90.5)
+    await ws.disconnect()
+
+
 @pytest.fixture
 def parts_of_two() -> Iterator[None]:
     """Batch frames of at most two items."""
