@@ -29,7 +29,7 @@ def redis_url() -> str:
 
 # Tests that use no database but take long (servers, browsers, faults): `./run test` gives them to the
 # PostgreSQL pass, which has fewer tests, so the two passes it runs side by side end at about the same time.
-PG_PASS_ALSO_RUNS = ("tests/browser/",)  # the fault suite (its own cluster) balances the SQLite pass
+PG_PASS_ALSO_RUNS = ("tests/browser/", "tests/faults/")
 DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "city"}
 
 
