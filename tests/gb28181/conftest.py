@@ -52,7 +52,7 @@ def recorder() -> Recorder:
 @pytest.fixture
 async def platform(recorder: Recorder):
     settings = GbSettings(
-        sip_port=0, password=PASSWORD, keepalive_interval=0.2, sip_t1=0.05, request_timeout=2.0,
+        sip_port=0, password=PASSWORD, keepalive_interval=0.5, sip_t1=0.05, request_timeout=2.0,
         catalog_timeout=1.0, lockout_failures=3,
     )
     server = GbPlatform(settings, recorder.events())

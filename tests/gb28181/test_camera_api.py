@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 async def gb(monkeypatch, loopback_ice):
-    gb_settings = GbSettings(sip_port=0, password=PASSWORD, keepalive_interval=0.2, sip_t1=0.05, catalog_timeout=1.0)
+    gb_settings = GbSettings(sip_port=0, password=PASSWORD, keepalive_interval=0.5, sip_t1=0.05, catalog_timeout=1.0)
     tasks = BackgroundTasks()
     svc = service.GbService(gb_settings, RelaySettings(grace=0.2, codec_timeout=3.0),
                             events=platform_events(lambda device_id: svc.platform.query_catalog(device_id)),
