@@ -51,6 +51,7 @@ class _Slot(NamedTuple):
     department: int | None
     member: Member
     cell: tuple[int, int]
+    row: int  # its row in the radius-scan columns
 
 
 class Hit(NamedTuple):
@@ -100,26 +101,26 @@ class _Columns:
         self.available = bytearray()
         self.ids = array("q")
         self.members: list[Member | None] = []
-        self.rows: dict[int, int] = {}  # worker id → row
         self._free: list[int] = []
 
+    def claim(self, worker_id: int) -> int:
+        """A free row for a new worker."""
+        if not self._free:
+            self._grow()
+        row = self._free.pop()
+        self.ids[row] = worker_id
+        return row
+
     def put(self, slot: _Slot) -> None:
-        row = self.rows.get(slot.id)
-        if row is None:
-            if not self._free:
-                self._grow()
-            row = self.rows[slot.id] = self._free.pop()
-            self.ids[row] = slot.id
+        row = slot.row
         self.x[row], self.y[row], self.z[row] = slot.x, slot.y, slot.z
         self.available[row] = slot.available
         self.members[row] = slot.member
 
-    def drop(self, worker_id: int) -> None:
-        row = self.rows.pop(worker_id, None)
-        if row is not None:
-            self.x[row] = self.y[row] = self.z[row] = math.nan
-            self.members[row] = None
-            self._free.append(row)
+    def drop(self, row: int) -> None:
+        self.x[row] = self.y[row] = self.z[row] = math.nan
+        self.members[row] = None
+        self._free.append(row)
 
     def _grow(self) -> None:
         size = len(self.ids)
@@ -168,8 +169,9 @@ class NearestIndex:
                 self._frame = local_frame(member.lat, member.lon)
             x, y, z = to_frame(member.lat, member.lon, self._frame)
             cell = (math.floor(x / self._cell), math.floor(y / self._cell))
-            slot = _Slot(x, y, z, member.id, member.available, member.department, member, cell)
             old = self._slots.get(member.id)
+            row = old.row if old is not None else self._columns.claim(member.id)
+            slot = _Slot(x, y, z, member.id, member.available, member.department, member, cell, row)
             self._slots[member.id] = slot
             self._columns.put(slot)
             if old is None or old.cell != cell or old.member.skills != member.skills:
@@ -190,8 +192,10 @@ class NearestIndex:
     def remove(self, worker_id: int) -> None:
         """Forget a worker."""
         with self._lock:
-            self._unlink(self._slots.pop(worker_id, None))
-            self._columns.drop(worker_id)
+            slot = self._slots.pop(worker_id, None)
+            if slot is not None:
+                self._unlink(slot)
+                self._columns.drop(slot.row)
 
     def _unlink(self, slot: _Slot | None) -> None:
         if slot is None:
@@ -242,7 +246,7 @@ class NearestIndex:
                 best += [
                     ((x - qx) ** 2 + (y - qy) ** 2 + (z - qz) ** 2, i, m)
                     for bucket in buckets
-                    for x, y, z, i, av, dep, m, _ in bucket.values()
+                    for x, y, z, i, av, dep, m, _, _ in bucket.values()
                     if (available is None or av is available) and (department is None or dep == department)
                 ]
                 best.sort()  # a few dozen tuples: one C sort beats heapq.nsmallest's Python
