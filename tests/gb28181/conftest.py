@@ -14,6 +14,7 @@ from video.gb28181.settings import GbSettings
 from video.gb28181.simulator.camera import CameraConfig, SimulatedCamera
 
 PASSWORD = "s3cret"
+PLATFORM_KEEPALIVE_S = 0.5  # a device is offline after 3 missed: 1.5 s, slack for a loaded test machine
 
 
 @dataclass
@@ -52,7 +53,7 @@ def recorder() -> Recorder:
 @pytest.fixture
 async def platform(recorder: Recorder):
     settings = GbSettings(
-        sip_port=0, password=PASSWORD, keepalive_interval=0.5, sip_t1=0.05, request_timeout=2.0,
+        sip_port=0, password=PASSWORD, keepalive_interval=PLATFORM_KEEPALIVE_S, sip_t1=0.05, request_timeout=2.0,
         catalog_timeout=1.0, lockout_failures=3,
     )
     server = GbPlatform(settings, recorder.events())

@@ -12,7 +12,7 @@ from django.test import AsyncClient
 
 from dispatchd.models import Alarm, Camera
 from tests.dispatchd.helpers import events  # noqa: F401 - fixture
-from tests.gb28181.conftest import PASSWORD, eventually
+from tests.gb28181.conftest import PASSWORD, PLATFORM_KEEPALIVE_S, eventually
 from tests.gb28181.webrtc_client import WebRtcViewer
 from video.gb28181 import service
 from video.gb28181.directory import platform_events, stream_recorder
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 async def gb(monkeypatch, loopback_ice):
-    gb_settings = GbSettings(sip_port=0, password=PASSWORD, keepalive_interval=0.5, sip_t1=0.05, catalog_timeout=1.0)
+    gb_settings = GbSettings(sip_port=0, password=PASSWORD, keepalive_interval=PLATFORM_KEEPALIVE_S, sip_t1=0.05,
+                             catalog_timeout=1.0)
     tasks = BackgroundTasks()
     svc = service.GbService(gb_settings, RelaySettings(grace=0.2, codec_timeout=3.0),
                             events=platform_events(lambda device_id: svc.platform.query_catalog(device_id)),
