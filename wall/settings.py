@@ -67,6 +67,9 @@ SESSION_COOKIE_HTTPONLY = True
 # `$proxy_add_x_forwarded_for`): login limits and the audit log then see clients, not the proxy. Only when the
 # web ports are reachable from the proxy alone, since any client could send the header.
 WALL_PROXY_HEADERS = _env_bool("WALL_PROXY_HEADERS", False)
+# Daphne's TCP connections send a frame at once when nothing is queued (wall/tcp_writes.py), instead of
+# waiting for the next event-loop turn; off gives Twisted's own buffered writes.
+WALL_TCP_EAGER_WRITES = _env_bool("WALL_TCP_EAGER_WRITES", True)
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
