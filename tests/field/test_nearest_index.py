@@ -239,3 +239,42 @@ def test_within_stays_exact_as_rows_are_freed_reused_and_the_columns_grow():
         put(worker_id)
     check()
     assert len(index) == len(members) == 2500
+
+
+class _ThenLock:
+    """The index's lock, running `then` once just before its second acquisition: within() reads the members
+    of the rows its scan kept then, after copying the columns under the first."""
+
+    def __init__(self, then) -> None:
+        self.lock, self.then, self.count = threading.Lock(), then, 0
+
+    def __enter__(self) -> None:
+        self.count += 1
+        if self.count == 2:
+            self.then()  # takes the lock itself, as any other thread's update would
+        self.lock.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+
+def test_within_skips_a_worker_that_left_after_the_copy_and_the_newcomer_in_its_row():
+    index = NearestIndex(ORIGIN)
+    members = {w: Member(w, ORIGIN[0] + w / 100_000, ORIGIN[1]) for w in range(1, 201)}
+    index.upsert_many(members.values())
+    at_copy = dict(members)
+    moved = Member(7, ORIGIN[0] + 0.0001, ORIGIN[1] + 0.0001)
+
+    def meanwhile() -> None:
+        index.remove(150)
+        index.upsert(Member(999, ORIGIN[0], ORIGIN[1]))  # takes the freed row: the scan saw it as 150's
+        index.upsert(moved)
+
+    index._lock = _ThenLock(meanwhile)
+    got = index.within(*ORIGIN, 5_000.0)
+    assert index._lock.count > 2  # the updates did run between the copy and the member read
+    del at_copy[150]
+    ranked = brute_force(at_copy, *ORIGIN, max_m=5_000.0)
+    assert [h.member.id for h in got] == [worker_id for _, worker_id in ranked]  # neither 150 nor 999
+    assert next(h.member for h in got if h.member.id == 7) is moved  # the current record, at the copy's place
+    assert index.within(*ORIGIN, 1.0)[0].member.id == 999  # and the next query finds the newcomer
