@@ -94,7 +94,6 @@ class Observer:
     snapshot_ids: set[int] = field(default_factory=set)
     warnings: Counter = field(default_factory=Counter)
     resets: int = 0
-    staleness_ms: list[float] = field(default_factory=list)
 
     def delivered(self) -> int:
         """Distinct case events received."""
@@ -265,9 +264,6 @@ class Traffic:
                 observer.starts.setdefault(message["epoch"], []).append(message["offset"])
                 observer.resets += 1
                 await self._snapshot(observer)
-            elif op == "batch":
-                now = time.time()
-                observer.staleness_ms += [(now - i["t"]) * 1000 for i in message["items"] if i.get("t")]
 
     async def _snapshot(self, observer: Observer) -> None:
         """Reload the cases over HTTP, as a wall page does after `recovered:false`."""
