@@ -291,13 +291,13 @@ class NearestIndex:
         rows = np.flatnonzero(keep)
         d2, ids = d2[rows], np.frombuffer(ids, dtype=np.int64)[rows]
         order = np.lexsort((ids, d2))
-        rows, ids = rows[order].tolist(), ids[order].tolist()
         arcs = (2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(d2[order]) / (2 * EARTH_RADIUS_M)))).tolist()
         with self._lock:
-            members = self._columns.pick(rows)
+            members = self._columns.pick(rows[order].tolist())
             reused = self._columns.drops != drops
+        pairs = zip(members, arcs, strict=True)
         if reused:  # a worker left after the copy: its row may be empty or hold a newcomer the scan never saw
-            kept = [k for k, (m, i) in enumerate(zip(members, ids, strict=True)) if m is not None and m.id == i]
-            members, arcs = [members[k] for k in kept], [arcs[k] for k in kept]
+            ordered_ids = ids[order].tolist()
+            pairs = [(m, arc) for (m, arc), i in zip(pairs, ordered_ids, strict=True) if m is not None and m.id == i]
         # tuple.__new__ through map: Hit's own __new__ costs a Python call per hit, a comprehension a loop turn
-        return list(map(tuple.__new__, repeat(Hit), zip(members, arcs, strict=True)))
+        return list(map(tuple.__new__, repeat(Hit), pairs))
