@@ -33,18 +33,18 @@ class Writer(protocol.Protocol):
 
     def __init__(self, stats: dict) -> None:
         self.stats = stats
+        self.mode = sys.argv[1]
         self.next = 0
         self.paused = False
 
     def connectionMade(self) -> None:
-        mode = sys.argv[1]
-        if mode == "burst":
+        if self.mode == "burst":
             while self.next < CHUNKS:
                 self.write_one()
             self.transport.loseConnection()
         else:
-            self.transport.registerProducer(self, mode == "push")
-            if mode == "push":
+            self.transport.registerProducer(self, self.mode == "push")
+            if self.mode == "push":
                 reactor.callLater(0, self.push)
 
     def write_one(self) -> None:
@@ -65,7 +65,7 @@ class Writer(protocol.Protocol):
             self.finish()
 
     def resumeProducing(self) -> None:
-        if sys.argv[1] == "pull":
+        if self.mode == "pull":
             self.write_one()
             if self.next == CHUNKS:
                 self.finish()
