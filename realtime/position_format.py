@@ -8,13 +8,12 @@ distinct states); trailing nulls are left out. Other keys of a position event ar
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import orjson
+from realtime.envelope import dumps
 
 FORMAT = 2
 FIELDS = (
@@ -23,7 +22,6 @@ FIELDS = (
 )
 STATE_CODES_MAX = 64
 _PASSED = FIELDS[5:]  # carried as they are
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str).encode
 
 
 class StateCodes:
@@ -84,22 +82,4 @@ def encode_item(item: dict[str, Any], states: StateCodes) -> str:
     ]
     while len(row) > 1 and row[-1] is None:
         row.pop()
-    try:
-        return orjson.dumps(row, default=str).decode()  # non-finite numbers become null, as in _scalar
-    except orjson.JSONEncodeError:  # an integer past 64 bits
-        return f"[{','.join(map(_scalar, row))}]"
-
-
-def _scalar(value: Any) -> str:
-    """JSON of one item value (non-finite numbers become null), cheaper than a JSON encoder per item."""
-    kind = type(value)
-    if kind is int:
-        return repr(value)
-    if kind is float:
-        return repr(value) if math.isfinite(value) else "null"
-    if value is None:
-        return "null"
-    try:
-        return _encode(value)
-    except ValueError:  # a non-finite number inside
-        return "null"
+    return dumps(row)  # non-finite numbers become null; integers past 64 bits are kept
