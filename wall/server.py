@@ -62,12 +62,13 @@ def serve(host: str, port: int, tasks: dict[str, Task], on_ready: Callable[[], N
     from daphne.server import Server
     from django.conf import settings
 
-    from wall import tcp_writes
+    from wall import autobahn_logs, tcp_writes
     from wall.asgi import application
 
     load_url_conf()
     if settings.WALL_TCP_EAGER_WRITES:
         tcp_writes.install()
+    autobahn_logs.install()
     running: list[asyncio.Task] = []
 
     def ready() -> None:
