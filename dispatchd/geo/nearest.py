@@ -1,15 +1,16 @@
 """The live spatial index of field workers: k nearest with filters, exact, safe under concurrent updates.
 
-Points live on the sphere, expressed in metres in a tangent frame at a reference point (east, north,
-up). Neighbours are ranked by the straight-line (chord) distance between those 3-D points, which
-orders them exactly as the great-circle distance does. Buckets are a uniform grid of square cells
-over (east, north); since |Δeast| and |Δnorth| never exceed the chord, after searching every cell
-within Chebyshev ring r of the query's cell, every point closer than r · cell is known, which
-is what makes the ring search exact. One grid holds every worker, and one per skill holds the workers
-that have it, so a skill filter only visits matching workers. Radius queries (a war room's rings, with
-thousands of workers inside) instead scan numpy columns of every worker's coordinates: a few vectorised
-passes cost less than visiting each worker in Python. A lock makes every update and query atomic: a
-query sees each worker either at its old or at its new place, never twice or not at all.
+Points live on the sphere, expressed in metres in a tangent frame at a reference point (east, north, up).
+Neighbours are ranked by the straight-line (chord) distance between those 3-D points, which orders them
+exactly as the great-circle distance does. Buckets are a uniform grid of square cells over (east, north);
+since |Δeast| and |Δnorth| never exceed the chord, after searching every cell within Chebyshev ring r of the
+query's cell, every point closer than r · cell is known, which is what makes the ring search exact; for the
+same reason a cell whose east/north gap from the query exceeds the k-th distance found so far cannot improve
+on it and is skipped. One grid holds every worker, and one per skill holds the workers that have it, so a
+skill filter only visits matching workers. Radius queries (a war room's rings, with thousands of workers
+inside) instead scan numpy columns of every worker's coordinates: a few vectorised passes cost less than
+visiting each worker in Python. A lock makes every update and query atomic: a query sees each worker either at
+its old or at its new place, never twice or not at all.
 """
 
 from __future__ import annotations
@@ -41,18 +42,11 @@ class Member:
     available: bool = True
 
 
-class _Slot(NamedTuple):
-    """A worker's place in the index; a tuple so a query unpacks a bucket's slots in one comprehension."""
-
-    x: float
-    y: float
-    z: float
-    id: int
-    available: bool
-    department: int | None
-    member: Member
-    cell: tuple[int, int]
-    row: int  # its row in the radius-scan columns
+# A worker's place in the index, shared by every grid that holds it: [x, y, z, id, available, department,
+# member, cell, row] (row: its row in the radius-scan columns). A list, so that a move within its cell (the
+# common update) changes it in place, touching no grid; a query unpacks a bucket's slots in one comprehension.
+_Slot = list
+X, ID, MEMBER, CELL, ROW = 0, 3, 6, 7, 8
 
 
 class Hit(NamedTuple):
@@ -67,14 +61,14 @@ class _Grid:
     cells: dict[tuple[int, int], dict[int, _Slot]] = field(default_factory=dict)
 
     def add(self, slot: _Slot) -> None:
-        self.cells.setdefault(slot.cell, {})[slot.id] = slot
+        self.cells.setdefault(slot[CELL], {})[slot[ID]] = slot
 
     def discard(self, slot: _Slot) -> None:
-        bucket = self.cells.get(slot.cell)
+        bucket = self.cells.get(slot[CELL])
         if bucket is not None:
-            bucket.pop(slot.id, None)
+            bucket.pop(slot[ID], None)
             if not bucket:
-                del self.cells[slot.cell]
+                del self.cells[slot[CELL]]
 
 
 def _ring_offsets(r: int) -> tuple[tuple[int, int], ...]:
@@ -114,10 +108,10 @@ class _Columns:
         return row
 
     def put(self, slot: _Slot) -> None:
-        row = slot.row
-        self.x[row], self.y[row], self.z[row] = slot.x, slot.y, slot.z
-        self.available[row] = slot.available
-        self.members[row] = slot.member
+        x, y, z, _, available, _, member, _, row = slot
+        self.x[row], self.y[row], self.z[row] = x, y, z
+        self.available[row] = available
+        self.members[row] = member
 
     def drop(self, row: int) -> None:
         self.x[row] = self.y[row] = self.z[row] = math.nan
@@ -135,19 +129,44 @@ class _Columns:
         self.members.extend([None] * more)
         self._free.extend(range(size + more - 1, size - 1, -1))
 
-    def snapshot(self) -> tuple[bytes, bytes, bytes, bytes, bytes, int]:
-        """Copies of the coordinate, availability and id columns, and the drop count, without releasing the GIL.
+    def copy_into(self, scratch: _Scratch) -> tuple[int, int]:
+        """Copy the coordinate, id and availability columns into `scratch` (caller holds the lock); (rows, drops).
 
-        Plain memory copies, so an update waits for the copy, never for a numpy pass: numpy releases the
-        GIL during its passes, and a lock held across one makes every waiting thread queue for the GIL.
-        The members list is not copied (100,000 references took longer than all the columns together):
-        `pick` reads only the rows a scan kept.
+        Plain memory copies into buffers kept from one scan to the next: an update waits for the copy, never
+        for a numpy pass (numpy releases the GIL during its passes, and a lock held across one makes every
+        waiting thread queue for the GIL), and no scan maps and unmaps fresh megabytes. The members list
+        is not copied (100,000 references took longer than all the columns together): `pick` reads only
+        the rows a scan kept.
         """
-        return bytes(self.x), bytes(self.y), bytes(self.z), bytes(self.available), bytes(self.ids), self.drops
+        n = len(self.ids)
+        scratch.fit(n)
+        for column, into in ((self.x, scratch.x), (self.y, scratch.y), (self.z, scratch.z)):
+            into[:n] = np.frombuffer(column)  # the view is gone before the lock is released, so the array may grow
+        scratch.ids[:n] = np.frombuffer(self.ids, dtype=np.int64)
+        scratch.available[:n] = np.frombuffer(self.available, dtype=bool)
+        return n, self.drops
 
     def pick(self, rows: list[int]) -> list[Member | None]:
         """The members now in `rows` (C-speed item reads: the caller holds the lock)."""
         return list(map(self.members.__getitem__, rows))
+
+
+class _Scratch:
+    """The buffers of a radius scan, kept between scans: copies of the columns and the passes' results."""
+
+    def __init__(self) -> None:
+        self._allocate(0)
+
+    def fit(self, n: int) -> None:
+        """Make every buffer hold at least `n` rows."""
+        if n > len(self.ids):
+            self._allocate(n)
+
+    def _allocate(self, n: int) -> None:
+        self.x, self.y, self.z, self.d2, self.t = (np.empty(n) for _ in range(5))
+        self.ids = np.empty(n, dtype=np.int64)
+        self.available = np.empty(n, dtype=bool)
+        self.keep, self.match = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
 
 
 class NearestIndex:
@@ -161,6 +180,8 @@ class NearestIndex:
         self._slots: dict[int, _Slot] = {}
         self._columns = _Columns()
         self._lock = threading.Lock()
+        self._scratch = _Scratch()
+        self._scan_lock = threading.Lock()  # one radius scan at a time uses the scratch buffers
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -168,7 +189,7 @@ class NearestIndex:
     def get(self, worker_id: int) -> Member | None:
         """The indexed state of a worker, if present."""
         slot = self._slots.get(worker_id)
-        return slot.member if slot else None
+        return slot[MEMBER] if slot else None
 
     def upsert(self, member: Member) -> None:
         """Insert a worker or replace everything known about it."""
@@ -177,15 +198,18 @@ class NearestIndex:
                 self._frame = local_frame(member.lat, member.lon)
             x, y, z = to_frame(member.lat, member.lon, self._frame)
             cell = (math.floor(x / self._cell), math.floor(y / self._cell))
-            old = self._slots.get(member.id)
-            row = old.row if old is not None else self._columns.claim(member.id)
-            slot = _Slot(x, y, z, member.id, member.available, member.department, member, cell, row)
-            self._slots[member.id] = slot
+            slot = self._slots.get(member.id)
+            if slot is not None and slot[CELL] == cell and slot[MEMBER].skills == member.skills:
+                # a move within its cell (the common one): updates hold the lock and the GIL that queries wait
+                # for, so they are kept short
+                slot[X:CELL] = x, y, z, member.id, member.available, member.department, member
+                self._columns.put(slot)
+                return
+            self._unlink(slot)
+            row = slot[ROW] if slot is not None else self._columns.claim(member.id)
+            slot = self._slots[member.id] = [x, y, z, member.id, member.available, member.department, member, cell,
+                                             row]
             self._columns.put(slot)
-            if old is None or old.cell != cell or old.member.skills != member.skills:
-                # a move within its cell (the common one) is just replaced where it is below: updates hold
-                # the lock and the GIL that queries wait for, so they are kept short
-                self._unlink(old)
             for key in (ALL, *member.skills):
                 grid = self._grids.get(key)
                 if grid is None:
@@ -203,12 +227,12 @@ class NearestIndex:
             slot = self._slots.pop(worker_id, None)
             if slot is not None:
                 self._unlink(slot)
-                self._columns.drop(slot.row)
+                self._columns.drop(slot[ROW])
 
     def _unlink(self, slot: _Slot | None) -> None:
         if slot is None:
             return
-        for key in (ALL, *slot.member.skills):
+        for key in (ALL, *slot[MEMBER].skills):
             grid = self._grids[key]
             grid.discard(slot)
             if key != ALL and not grid.cells:
@@ -235,8 +259,9 @@ class NearestIndex:
         limit2 = arc_to_chord_m(max_m) ** 2 if max_m is not None else math.inf
         cell = self._cell
         cx, cy = math.floor(qx / cell), math.floor(qy / cell)
+        fx, fy = qx - cx * cell, qy - cy * cell  # where the query lies inside its own cell
         # how far the query lies inside its own cell from each side: the searched square's margin adds it
-        inset = min(qx - cx * cell, (cx + 1) * cell - qx, qy - cy * cell, (cy + 1) * cell - qy)
+        inset = min(fx, cell - fx, fy, cell - fy)
         best: list[tuple[float, int, Member]] = []  # the k nearest so far, as (d², id, member)
         with self._lock:
             grid = self._grids.get(skill if skill else ALL)
@@ -250,6 +275,15 @@ class NearestIndex:
                     buckets = [b for (kx, ky), b in cells.items() if max(abs(kx - cx), abs(ky - cy)) >= seen]
                 else:
                     offsets = _FIRST if r == 1 else _RINGS[r] if r < len(_RINGS) else _ring_offsets(r)
+                    if len(best) == k:
+                        # Only the cells that may hold a point as near as the k-th so far: a cell's east and north
+                        # gaps from the query bound its points' chord from below. Most of a ring's cells are out.
+                        bound = best[-1][0]
+                        offsets = [
+                            (dx, dy) for dx, dy in offsets
+                            if (dx * cell - fx if dx > 0 else fx - (dx + 1) * cell if dx < 0 else 0.0) ** 2
+                            + (dy * cell - fy if dy > 0 else fy - (dy + 1) * cell if dy < 0 else 0.0) ** 2 <= bound
+                        ]
                     buckets = [b for dx, dy in offsets if (b := get((cx + dx, cy + dy)))]
                 best += [
                     ((x - qx) ** 2 + (y - qy) ** 2 + (z - qz) ** 2, i, m)
@@ -279,17 +313,27 @@ class NearestIndex:
         if self._frame is None or not radius_m >= 0:
             return []
         qx, qy, qz = to_frame(lat, lon, self._frame)
-        chord = arc_to_chord_m(radius_m)
-        with self._lock:
-            xs, ys, zs, availability, ids, drops = self._columns.snapshot()
-        d2 = np.square(np.frombuffer(xs) - qx)
-        d2 += np.square(np.frombuffer(ys) - qy)
-        d2 += np.square(np.frombuffer(zs) - qz)
-        keep = d2 <= chord * chord  # NaN (a free row) is never within
-        if available is not None:
-            keep &= np.frombuffer(availability, dtype=bool) == available
-        rows = np.flatnonzero(keep)
-        d2, ids = d2[rows], np.frombuffer(ids, dtype=np.int64)[rows]
+        reach2 = arc_to_chord_m(radius_m) ** 2
+        with self._scan_lock:
+            scratch = self._scratch
+            with self._lock:
+                n, drops = self._columns.copy_into(scratch)
+            # In place, in the kept buffers: east and north first (the chord is at least their distance),
+            # then the up component only for the rows still in (a few % of them).
+            d2, t, keep = scratch.d2[:n], scratch.t[:n], scratch.keep[:n]
+            np.subtract(scratch.x[:n], qx, out=d2)
+            np.multiply(d2, d2, out=d2)
+            np.subtract(scratch.y[:n], qy, out=t)
+            np.multiply(t, t, out=t)
+            d2 += t
+            np.less_equal(d2, reach2, out=keep)  # NaN (a free row) is never within
+            if available is not None:
+                keep &= np.equal(scratch.available[:n], available, out=scratch.match[:n])
+            rows = np.flatnonzero(keep)
+            d2 = d2[rows] + np.square(scratch.z[rows] - qz)
+            ids = scratch.ids[rows]
+        inside = d2 <= reach2
+        rows, d2, ids = rows[inside], d2[inside], ids[inside]
         order = np.lexsort((ids, d2))
         arcs = (2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(d2[order]) / (2 * EARTH_RADIUS_M)))).tolist()
         with self._lock:
