@@ -9,7 +9,8 @@ Every event reaches the iterator once, in offset order, across reconnects; a `su
 message with `recovered: false` means events were missed and the caller reloads a snapshot.
 The missed events of a `subscribed` reply are yielded one by one as `event` messages after it.
 Position `batch` frames are yielded part by part, their compact items decoded into dicts
-(position_items); a snapshot is complete once its part equal to `parts` has come.
+(position_items; `decode_positions=False` leaves them compact, for a caller that only counts or ignores
+them); a snapshot is complete once its part equal to `parts` has come.
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ class HubClient:
         backoff_s: float = 0.2,
         backoff_max_s: float = 10.0,
         queue_size: int = 1000,
+        decode_positions: bool = True,
     ) -> None:
         self.url = url
+        self.decode_positions = decode_positions
         self.token = token
         self.auth_in_frame = auth_in_frame
         parts = urlsplit(url)
@@ -242,7 +245,7 @@ class HubClient:
         elif op == "subscribed":
             await self._on_subscribed(message)
         else:
-            if op == "batch":
+            if op == "batch" and self.decode_positions:
                 message["items"] = position_items(message)
             await self._messages.put(message)
 

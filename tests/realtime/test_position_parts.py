@@ -7,6 +7,7 @@ import json
 import random
 import time
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from realtime.client import HubClient, position_items
@@ -28,11 +29,12 @@ def _unique_ids() -> int:
     return random.randrange(10**6, 10**9) * 100_000
 
 
-async def test_the_python_client_yields_a_large_batch_part_by_part_decoded(
-    server: WallServer, tokens: dict, producer: RedisStreams, clients: list[HubClient]
+@pytest.mark.parametrize("decode", [True, False], ids=["decoded", "compact"])
+async def test_the_python_client_yields_a_large_batch_part_by_part(
+    server: WallServer, tokens: dict, producer: RedisStreams, clients: list[HubClient], decode: bool
 ) -> None:
     first, count = _unique_ids(), 1200
-    hub = HubClient(server.ws_url, token=tokens["wall"], heartbeat_s=2)
+    hub = HubClient(server.ws_url, token=tokens["wall"], heartbeat_s=2, decode_positions=decode)
     clients.append(hub)
     hub.subscribe("positions")
     await hub.start()
@@ -46,7 +48,10 @@ async def test_the_python_client_yields_a_large_batch_part_by_part_decoded(
         if message["op"] != "batch":
             continue
         parts.append((message["part"], message["parts"], len(message["items"])))
-        got.update((item["worker_id"], item) for item in message["items"] if item["worker_id"] >= first)
+        if not decode:  # left as the compact rows of the frame, decoded here
+            assert all(isinstance(row, list) for row in message["items"])
+        items = message["items"] if decode else position_items(message)
+        got.update((item["worker_id"], item) for item in items if item["worker_id"] >= first)
     assert max(of for _, of, _ in parts) >= 3 and all(1 <= part <= of and n <= 500 for part, of, n in parts)
     assert sorted(got) == list(range(first, first + count))
     item = got[first + 7]
