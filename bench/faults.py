@@ -165,7 +165,9 @@ class Traffic:
             await self._http.aclose()
 
     def _observe(self, name: str, port: int, positions: bool, base_port: int | None = None) -> None:
-        client = HubClient(f"ws://127.0.0.1:{port}/ws/hub", token=self.seed["wall"], backoff_max_s=2.0)
+        # positions are the load a wall puts on the server; the observers never read them, so leave them compact
+        client = HubClient(f"ws://127.0.0.1:{port}/ws/hub", token=self.seed["wall"], backoff_max_s=2.0,
+                           decode_positions=False)
         observer = Observer(name, f"http://127.0.0.1:{base_port or port}", client)
         client.subscribe("cases")
         if positions:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import emit
-from bench.procs import cpu_seconds, free_port, memory_mb, stop_process, wait_port
+from bench.procs import HostCpu, cpu_seconds, free_port, memory_mb, stop_process, wait_port
 from bench.trails import PRIVATE_DB as TRAILS_DB
 from bench.trails import run_trail_load
 
@@ -160,12 +160,20 @@ def _django(redis_url: str, data_dir: str) -> None:
     django.setup()
 
 
+def _published(offsets: list[int], incident_offsets: list[int], positions: int, start: float, late: float,
+               cpu0: float) -> dict[str, Any]:
+    """A publisher's report: what it published, over how long, how late it ran at worst and the CPU it used."""
+    return {"case_offsets": offsets, "incident_offsets": incident_offsets, "positions": positions,
+            "elapsed_s": time.time() - start, "late_s": late, "cpu_s": time.process_time() - cpu0}
+
+
 def publish_hub(steps: list, redis_url: str, data_dir: str, out: Connection) -> None:
     """Publisher process of the hub phase: realtime.publish / publish_many on the plan's schedule."""
     _django(redis_url, data_dir)
     from realtime import publish, publish_many
 
     offsets, incident_offsets, positions, late = [], [], 0, 0.0
+    cpu0 = time.process_time()
     start = time.time() + 0.1
     for kind, arg, lateness in _paced(steps, start):
         late = max(late, lateness)
@@ -177,8 +185,7 @@ def publish_hub(steps: list, redis_url: str, data_dir: str, out: Connection) -> 
             now = time.time()
             publish_many("positions", [{"type": "position", "data": position_item(w, now)} for w in arg])
             positions += len(arg)
-    out.send({"case_offsets": offsets, "incident_offsets": incident_offsets, "positions": positions,
-              "elapsed_s": time.time() - start, "late_s": late})
+    out.send(_published(offsets, incident_offsets, positions, start, late, cpu0))
 
 
 def ingest_positions(base: str, token: str, rate: float, seconds: float, out: Connection) -> None:
@@ -235,6 +242,7 @@ async def _publish_baseline(steps: list, out: Connection) -> None:
         task.add_done_callback(tasks.discard)
 
     offsets, incident_offsets, positions, late = [], [], 0, 0.0
+    cpu0 = time.process_time()
     start = time.time() + 0.1
     end = start + steps[-1][0] + 1.0  # what it cannot publish in time is left out, as the load would move on
     for due, kind, arg in steps:
@@ -256,8 +264,7 @@ async def _publish_baseline(steps: list, out: Connection) -> None:
                 positions += 1
                 await fan("positions", positions, {"type": "position", "data": position_item(worker, now)})
     await asyncio.gather(*tasks)
-    out.send({"case_offsets": offsets, "incident_offsets": incident_offsets, "positions": positions,
-              "elapsed_s": time.time() - start, "late_s": late})
+    out.send(_published(offsets, incident_offsets, positions, start, late, cpu0))
 
 
 # ---- the clients ------------------------------------------------------------------------------
@@ -344,6 +351,8 @@ async def _receive(ws: Any, tally: Tally, offsets: dict[str, array], sample: boo
     """Read frames cheaply: parse case events only; count and (sampled) date position items."""
     import websockets
 
+    from realtime.envelope import loads  # orjson: the standard parser was 29 % of a client process
+
     stale = tally.stale
     try:
         while True:
@@ -352,7 +361,7 @@ async def _receive(ws: Any, tally: Tally, offsets: dict[str, array], sample: boo
             head = raw[:40]
             if head.startswith(b'{"op":"batch"'):
                 if sample:
-                    batch = json.loads(raw)
+                    batch = loads(raw)
                     rows = batch["items"]
                     tally.items += len(rows)
                     if not batch.get("snapshot"):  # a snapshot holds last known places, old by design
@@ -366,7 +375,7 @@ async def _receive(ws: Any, tally: Tally, offsets: dict[str, array], sample: boo
                     at = float(AT_RE.search(raw).group(1))
                     stale[min(STALE_BINS, max(0, int((now - at) * 1000)))] += 1
             elif head.startswith(b'{"op":"event"'):
-                event = json.loads(raw)
+                event = loads(raw)
                 offsets[event["topic"]].append(event["offset"])
                 latencies = tally.latencies_ms if event["topic"] == "cases" else tally.incident_latencies_ms
                 if "pub" in event["data"]:  # the soak bench's real cases share the topic, without `pub`
@@ -463,7 +472,7 @@ def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, da
         mine, theirs = ctx.Pipe()
         target = publish_hub if hub else publish_baseline
         publisher = ctx.Process(target=target, args=(plan(load), redis_url, str(data_dir), theirs), daemon=True)
-        cpu0, t0 = server.cpu_s(), time.time()
+        cpu0, t0, host = server.cpu_s(), time.time(), HostCpu()
         publisher.start()
         procs.append(publisher)
         if not mine.poll(load.duration_s + 120):
@@ -491,7 +500,7 @@ def _phase(server: Measured, url: str, hub: bool, load: Load, redis_url: str, da
         return _figures(published, tallies, cpu1 - cpu0, t1 - t0, load) | written | {
             "peak_rss_mb": round(server.peak_rss_mb(), 1), "rss_before_load_mb": round(rss_before, 1),
             "host_load_1m": round(os.getloadavg()[0], 2),  # other processes on the machine compete too
-        }
+        } | host.shares()
     finally:
         for proc in procs:
             proc.join(5)
@@ -529,6 +538,7 @@ def _figures(published: dict, tallies: list[dict], cpu_s: float, window_s: float
         "cpu_s_per_1000_deliveries": round(1000 * cpu_s / deliveries, 4) if deliveries else None,
         "clients_closed": len(closed),
         "client_cpu_pct": [round(100 * t["cpu_s"] / window_s, 1) for t in tallies],
+        "publisher_cpu_pct": round(100 * published["cpu_s"] / duration, 1),
     } | ({
         "incident_events_delivered_per_s": round(len(incident_latencies) / duration, 1),
         "incident_p50_ms": _quantile(incident_latencies, 0.50), "incident_p99_ms": _quantile(incident_latencies, 0.99),

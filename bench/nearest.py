@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from bench import emit
+from bench.procs import HostCpu
 from dispatchd.geo.distance import local_frame, to_frame
 from dispatchd.geo.nearest import Member, NearestIndex
 
@@ -143,7 +144,9 @@ def _in_process(members, queries, k, rate, seed, seconds, incident_rate=0.0) -> 
     def query(la: float, lo: float, s: str) -> list[int]:
         return [h.member.id for h in index.nearest(la, lo, k, skill=s)]
 
+    host = HostCpu()
     lat_ns, _ = _timed(queries, query, seconds)
+    shares = host.shares()
     # The same queries back to back (updates still running): without the idle pauses between paced arrivals,
     # after which this machine's CPU runs the first microseconds of work several times slower.
     hot_ns, _ = _timed(queries, query)
@@ -166,7 +169,7 @@ def _in_process(members, queries, k, rate, seed, seconds, incident_rate=0.0) -> 
         "back_to_back_p50_us": round(hot_p50, 1), "back_to_back_p99_us": round(hot_p99, 1),
         "updates_per_s": round(mover.applied / mover.elapsed), "updates_applied": mover.applied,
         "update_max_per_s": round(len(members) / load_s), "answers": settled, "members": mover.members,
-    } | incident
+    } | incident | shares
 
 
 def _redis(url: str, members, queries, k) -> dict:

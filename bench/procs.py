@@ -62,6 +62,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class HostCpu:
+    """The whole machine's CPU between two readings of /proc/stat: busy and stolen, in % of all its cores.
+
+    Stolen time is time the hypervisor ran something else while this machine had work: on a shared host it
+    varies from hour to hour, and every latency figure measured meanwhile suffers with it.
+    """
+
+    def __init__(self) -> None:
+        self.start = self._ticks()
+
+    @staticmethod
+    def _ticks() -> list[int]:
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+    def shares(self) -> dict[str, float]:
+        """`host_busy_pct` (without steal) and `host_steal_pct` since this reading began."""
+        delta = [b - a for a, b in zip(self.start, self._ticks(), strict=True)]
+        total = max(1, sum(delta))
+        user, nice, system, idle, iowait, irq, softirq, steal = delta
+        return {"host_busy_pct": round(100 * (user + nice + system + irq + softirq) / total, 1),
+                "host_steal_pct": round(100 * steal / total, 1)}
+
+
 class RedisServer:
     """A private redis-server on a free port (never the shared one), so its owner may restart or kill it.
 

@@ -11,7 +11,8 @@ bench's clients do not resume, so the hub figures come from the load windows onl
 recovery come from Traffic across everything. RSS growth of a process = its RSS at the end against its
 RSS after the first load window (or after its last restart). Each window also records the CPU share
 (% of one core) of every cluster process, Redis, PostgreSQL (all its processes on the machine), this
-bench process and the whole host (% of all cores), to show where the time went. The last line printed is JSON.
+bench process and, from the hub phase, the whole host (busy and stolen, % of all cores), to show where the
+time went. The last line printed is JSON.
 """
 
 from __future__ import annotations
@@ -72,13 +73,6 @@ class RssTrack:
         return growth
 
 
-def _host_busy_s() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    hz = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks) - ticks[3] - ticks[4]) / hz, sum(ticks) / hz
-
-
 def _cpu_now(cluster: Cluster) -> dict[str, float]:
     """CPU seconds so far of each process that a window's CPU shares are taken of."""
     pids = {name: proc.proc.pid for name, proc in cluster.procs.items()}
@@ -118,12 +112,11 @@ async def _soak(cluster: Cluster, args: argparse.Namespace, data_dir: Path) -> d
             server = cluster.procs[name]
             url = f"ws://127.0.0.1:{server.port}/ws/hub?token={cluster.seed['wall']}"
             _log(f"cycle {cycle + 1}: {window_s:.0f} s of hub load on {name}")
-            cpu0, host0, t0 = _cpu_now(cluster), _host_busy_s(), time.time()
+            cpu0, t0 = _cpu_now(cluster), time.time()
             figures = await asyncio.to_thread(_phase, server, url, True, load, cluster.redis.url, data_dir)
-            cpu1, host1, elapsed = _cpu_now(cluster), _host_busy_s(), time.time() - t0
-            host_pct = round(100 * (host1[0] - host0[0]) / max(1e-9, host1[1] - host0[1]), 1)
+            cpu1, elapsed = _cpu_now(cluster), time.time() - t0
             cpu = _cpu_pct(cpu0, cpu1, elapsed)
-            windows.append(figures | {"server": name, "cpu_pct": cpu, "host_busy_pct": host_pct})
+            windows.append(figures | {"server": name, "cpu_pct": cpu})
             rss.sample()
             rss.warmed([name, "dispatchd", "sip"])
             fault = FAULTS[cycle % len(FAULTS)]
@@ -191,7 +184,8 @@ def main(argv: list[str], as_json: bool = False) -> int:
         "position_staleness_p99_ms": _worst(windows, "position_staleness_p99_ms"),
         "windows": [{k: w[k] for k in ("server", "window_s", "case_p99_ms", "position_staleness_p99_ms",
                                         "lost_case_events", "duplicate_case_events", "server_cpu_pct",
-                                        "client_cpu_pct", "cpu_pct", "host_busy_pct", "host_load_1m")}
+                                        "client_cpu_pct", "publisher_cpu_pct", "cpu_pct", "host_busy_pct",
+                                        "host_steal_pct", "host_load_1m")}
                     for w in windows],
         "faults": [{k: v for k, v in r.items() if k not in ("figures", "detail")} for r in rows],
         "checks": final, "positions_accepted": result["positions_accepted"], "skew_answers": result["skew_answers"],
