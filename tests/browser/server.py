@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -14,6 +18,29 @@ from bench.procs import stop_process
 from tests.realtime.servers import WALL, free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
+_SEED = (
+    "import django; django.setup(); from django.core.management import call_command; "
+    "call_command('migrate', verbosity=0); from dispatchd.demo import seed_if_empty; seed_if_empty()"
+)
+_template: Path | None = None
+
+
+def seeded_template() -> Path:
+    """A data dir with the demo city migrated and seeded, made once per test process (seeding takes most of a
+    minute on a loaded machine; each demo server starts from a copy of it instead)."""
+    global _template
+    if _template is None:
+        path = Path(tempfile.mkdtemp(prefix="wall-demo-template-"))
+        atexit.register(shutil.rmtree, path, True)
+        env = dict(os.environ, WALL_DATA_DIR=str(path), DJANGO_SETTINGS_MODULE="wall.settings")
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        seeding = subprocess.run([sys.executable, "-c", _SEED], env=env, cwd=ROOT, capture_output=True, text=True,
+                                 timeout=600)
+        if seeding.returncode:
+            raise RuntimeError(f"seeding the demo city failed:\n{seeding.stderr[-3000:]}")
+        _template = path
+    return _template
 
 
 class DemoServer:
@@ -37,7 +64,9 @@ class DemoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120.0) -> DemoServer:
-        """Start (seeding the demo city on the first start) and wait until it listens."""
+        """Start (from a copy of the seeded demo city on the first start) and wait until it listens."""
+        if not (self.data_dir / "wall.sqlite3").exists():
+            shutil.copytree(seeded_template(), self.data_dir, dirs_exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [WALL, "demo", "--no-simulate", "--port", str(self.port)], env=self.env, cwd=ROOT,
