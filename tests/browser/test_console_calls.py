@@ -18,7 +18,7 @@ from tests.browser.test_pages import report
 from tests.realtime.servers import WALL
 
 pytestmark = pytest.mark.browser
-RING_S = 8  # short for the missed-call test, long enough for a loaded machine to answer in time
+RING_S = 15  # short for the missed-call test, long enough for a loaded machine to answer in time (offer, ICE)
 MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
               "--autoplay-policy=no-user-gesture-required"]
 WAIT = 30_000  # ms: media set-up on a loaded 2-core machine
