@@ -178,11 +178,19 @@ def persist(batch: Batch) -> None:
 
     newest = {fix.worker_id: (fix, state) for fix, state in batch.moves}
     with transaction.atomic(savepoint=False):
-        for worker_id, (fix, state) in newest.items():
-            changes: dict[str, Any] = {"lat": fix.lat, "lon": fix.lon, "last_seen": fix.at}
-            Worker.objects.filter(pk=worker_id).exclude(last_seen__gte=fix.at).update(**changes)
-            if state.duty == ON_DUTY:
-                Worker.objects.filter(pk=worker_id, state=OFFLINE).update(state=ON_DUTY)
+        if newest:
+            # A few statements per batch, not two per worker: a thousand-worker batch stays a few round trips.
+            # The rows are locked (PostgreSQL) so a concurrent batch cannot slip a newer fix in between the read
+            # and the write; a row already holding a newer fix keeps it.
+            rows = Worker.objects.select_for_update().filter(pk__in=newest).order_by("pk")  # one lock order
+            seen = dict(rows.values_list("pk", "last_seen"))
+            moved = [Worker(pk=worker_id, lat=fix.lat, lon=fix.lon, last_seen=fix.at)
+                     for worker_id, (fix, _) in newest.items()
+                     if worker_id in seen and (seen[worker_id] is None or seen[worker_id] < fix.at)]
+            Worker.objects.bulk_update(moved, ["lat", "lon", "last_seen"])
+            back = [worker_id for worker_id, (_, state) in newest.items() if state.duty == ON_DUTY]
+            if back:
+                Worker.objects.filter(pk__in=back, state=OFFLINE).update(state=ON_DUTY)
         for worker_id, event, name in batch.fence_events:
             if event.kind != "dwell_alarm":
                 continue

@@ -124,3 +124,38 @@ def test_the_http_batch_refuses_a_bad_position_with_400_and_stores_nothing(city,
     assert response.status_code == 400
     assert response.json()["error"] == "invalid"
     assert PositionFix.objects.count() == 0
+
+
+def test_a_batch_writes_its_workers_rows_in_as_many_statements_for_six_workers_as_for_one(city, clock, events,
+                                                                                         fresh_store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def place(n: int) -> tuple[float, float]:
+        lat, lon = city.point_in(n % 4)
+        return lat + n / 10_000, lon
+
+    def statements(workers, at) -> int:
+        items = [fix(w, *place(n), at) for n, w in enumerate(workers)]
+        with events.committing(), CaptureQueriesContext(connection) as queries:
+            pipeline.ingest(items)
+        return len(queries)
+
+    statements(city.workers[:1], clock.now - timedelta(seconds=30))  # loads the grid and fence caches
+    one = statements(city.workers[:1], clock.now - timedelta(seconds=20))
+    six = statements(city.workers, clock.now - timedelta(seconds=10))
+    assert six == one
+    moved = {w.id: (w.lat, w.lon) for w in Worker.objects.filter(pk__in=[w.id for w in city.workers])}
+    assert moved == {w.id: place(n) for n, w in enumerate(city.workers)}
+
+
+def test_a_row_already_holding_a_newer_fix_keeps_it(city, clock, events, fresh_store):
+    first, second = city.workers[:2]
+    later = clock.now + timedelta(seconds=30)
+    Worker.objects.filter(pk=first.pk).update(lat=1.0, lon=2.0, last_seen=later)  # written by another process
+    with events.committing():
+        pipeline.ingest([fix(first, *city.point_in(0), clock.now), fix(second, *city.point_in(1), clock.now)])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.lat, first.lon, first.last_seen) == (1.0, 2.0, later)
+    assert (second.lat, second.lon, second.last_seen) == (*city.point_in(1), clock.now)
