@@ -51,7 +51,7 @@ from bench.trails import run_trail_load
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CENTRE = (22.70, 114.30)
-AT_RE = re.compile(rb'"at":([0-9.]+)')
+AT_RE = re.compile(r'"at":([0-9.]+)')
 STALE_BINS = 60_000  # 1 ms bins
 DRAIN_S = 2.0
 SAMPLE_EVERY = 10
@@ -303,12 +303,16 @@ def run_clients(url: str, origin: str, count: int, first: int, topics: tuple[str
 
 async def _clients(url: str, origin: str, count: int, first: int, topics: tuple[str, ...] | None,
                    conn: Connection) -> None:
-    from websockets.asyncio.client import connect
+    # aiohttp's WebSocket reader parses frames in C: with 50 connections per process, the per-frame Python
+    # of the websockets library was a third of a client process's busy CPU, CPU that the server under test
+    # shares on this machine.
+    import aiohttp
 
     tally = Tally()
     sockets = []
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=30))
     for _ in range(count):
-        ws = await connect(url, origin=origin, max_size=None, ping_interval=None, compression=None, open_timeout=30)
+        ws = await session.ws_connect(url, origin=origin, max_msg_size=0, autoping=False, compress=0)
         if topics:
             await _subscribe(ws, topics)
         sockets.append(ws)
@@ -324,66 +328,68 @@ async def _clients(url: str, origin: str, count: int, first: int, topics: tuple[
     cpu0 = time.process_time()
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     tally.cpu_s = time.process_time() - cpu0
+    tally.closed = [ws.close_code for ws in sockets]  # before the cancelling, which aiohttp records as 1006
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    tally.closed = [ws.close_code for ws in sockets]
-    for ws in sockets:
-        ws.transport.abort()
+    await session.close()  # drops the connections without a closing handshake each
     conn.send(tally.result())
 
 
 async def _subscribe(ws: Any, topics: tuple[str, ...]) -> None:
     for topic in topics:
-        await ws.send(json.dumps({"op": "subscribe", "topic": topic}))
+        await ws.send_str(json.dumps({"op": "subscribe", "topic": topic}))
     pending = set(topics)
     while pending:
-        message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        message = json.loads(await ws.receive_str(timeout=30))
         if message["op"] == "subscribed":
             pending.discard(message["topic"])
         elif message["op"] == "ping":
-            await ws.send(json.dumps({"op": "pong", "n": message["n"]}))
+            await ws.send_str(json.dumps({"op": "pong", "n": message["n"]}))
         elif message["op"] == "error":
             raise RuntimeError(f"hub refused: {message}")
 
 
 async def _receive(ws: Any, tally: Tally, offsets: dict[str, array], sample: bool) -> None:
     """Read frames cheaply: parse case events only; count and (sampled) date position items."""
-    import websockets
+    from aiohttp import WSMsgType
 
     from realtime.envelope import loads  # orjson: the standard parser was 29 % of a client process
 
     stale = tally.stale
-    try:
-        while True:
-            raw = await ws.recv(decode=False)
-            now = time.time()
-            head = raw[:40]
-            if head.startswith(b'{"op":"batch"'):
-                if sample:
-                    batch = loads(raw)
-                    rows = batch["items"]
-                    tally.items += len(rows)
-                    if not batch.get("snapshot"):  # a snapshot holds last known places, old by design
-                        for row in rows:
-                            stale[min(STALE_BINS, max(0, int((now - row[3]) * 1000)))] += 1
-                elif not raw.endswith(b'"items":[]}'):
-                    tally.items += raw.count(b"],[") + 1  # items are flat arrays of numbers
-            elif b'"topic":"positions"' in head:  # the baseline: one event per position
-                tally.items += 1
-                if sample:
-                    at = float(AT_RE.search(raw).group(1))
-                    stale[min(STALE_BINS, max(0, int((now - at) * 1000)))] += 1
-            elif head.startswith(b'{"op":"event"'):
-                event = loads(raw)
-                offsets[event["topic"]].append(event["offset"])
-                latencies = tally.latencies_ms if event["topic"] == "cases" else tally.incident_latencies_ms
-                if "pub" in event["data"]:  # the soak bench's real cases share the topic, without `pub`
-                    latencies.append((now - event["data"]["pub"]) * 1000)
-            elif head.startswith(b'{"op":"ping"'):
-                await ws.send(b'{"op":"pong","n":%s}' % raw[raw.index(b'"n":') + 4 : -1], text=True)
-    except websockets.ConnectionClosed:
-        return
+    text = WSMsgType.TEXT
+    while True:
+        message = await ws.receive()
+        now = time.time()
+        if message.type is not text:
+            if message.type is WSMsgType.BINARY:
+                continue
+            return  # closed, closing or failed
+        raw = message.data
+        head = raw[:40]
+        if head.startswith('{"op":"batch"'):
+            if sample:
+                batch = loads(raw)
+                rows = batch["items"]
+                tally.items += len(rows)
+                if not batch.get("snapshot"):  # a snapshot holds last known places, old by design
+                    for row in rows:
+                        stale[min(STALE_BINS, max(0, int((now - row[3]) * 1000)))] += 1
+            elif not raw.endswith('"items":[]}'):
+                tally.items += raw.count("],[") + 1  # items are flat arrays of numbers
+        elif '"topic":"positions"' in head:  # the baseline: one event per position
+            tally.items += 1
+            if sample:
+                at = float(AT_RE.search(raw).group(1))
+                stale[min(STALE_BINS, max(0, int((now - at) * 1000)))] += 1
+        elif head.startswith('{"op":"event"'):
+            event = loads(raw)
+            offsets[event["topic"]].append(event["offset"])
+            latencies = tally.latencies_ms if event["topic"] == "cases" else tally.incident_latencies_ms
+            if "pub" in event["data"]:  # the soak bench's real cases share the topic, without `pub`
+                latencies.append((now - event["data"]["pub"]) * 1000)
+        elif head.startswith('{"op":"ping"'):
+            await ws.send_str('{"op":"pong","n":' + raw[raw.index('"n":') + 4 : -1] + "}")
 
 
 # ---- the servers ------------------------------------------------------------------------------
