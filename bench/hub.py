@@ -56,6 +56,7 @@ STALE_BINS = 60_000  # 1 ms bins
 DRAIN_S = 2.0
 SAMPLE_EVERY = 10
 INCIDENT_TOPIC = "incident.1"
+EVENT_HEAD = '{"op":"event","topic":"'
 BASELINE_IN_FLIGHT = 64
 
 _SETUP = """
@@ -382,12 +383,16 @@ async def _receive(ws: Any, tally: Tally, offsets: dict[str, array], sample: boo
             if sample:
                 at = float(AT_RE.search(raw).group(1))
                 stale[min(STALE_BINS, max(0, int((now - at) * 1000)))] += 1
-        elif head.startswith('{"op":"event"'):
-            event = loads(raw)
-            offsets[event["topic"]].append(event["offset"])
-            latencies = tally.latencies_ms if event["topic"] == "cases" else tally.incident_latencies_ms
-            if "pub" in event["data"]:  # the soak bench's real cases share the topic, without `pub`
-                latencies.append((now - event["data"]["pub"]) * 1000)
+        elif head.startswith(EVENT_HEAD):
+            # Sliced, not parsed: an event frame is {"op":"event","topic":T,"epoch":E,"offset":N,…,"data":{…}},
+            # and the bench's events end their data with "pub" (realtime/envelope.py, case_event).
+            topic = raw[len(EVENT_HEAD) : raw.index('"', len(EVENT_HEAD))]
+            at = raw.index('"offset":') + 9
+            offsets[topic].append(int(raw[at : raw.index(",", at)]))
+            pub = raw.rfind('"pub":', -40)  # the soak bench's real cases share the topic, without `pub`
+            if pub > 0:
+                latencies = tally.latencies_ms if topic == "cases" else tally.incident_latencies_ms
+                latencies.append((now - float(raw[pub + 6 : -2])) * 1000)
         elif head.startswith('{"op":"ping"'):
             await ws.send_str('{"op":"pong","n":' + raw[raw.index('"n":') + 4 : -1] + "}")
 
