@@ -60,6 +60,8 @@ def elapsed_hours(mode: str, start: datetime, end: datetime, calendar: WorkCalen
 
 
 def _moments(mode: str, origin: datetime, limit_h: float, used_h: float, cal: WorkCalendar | None) -> dict:
+    if cal is None and mode == TimingMode.WORKING:
+        cal = load_calendar()  # once for the three moments (each load reads the holiday table)
     warn = settings.WALL_SLA_WARN_FRACTION * limit_h
     esc = settings.WALL_SLA_ESCALATE_FRACTION * limit_h
     return {

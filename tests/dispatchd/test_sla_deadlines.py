@@ -160,3 +160,15 @@ def test_reopened_work_starts_a_fresh_clock(city, clock):
     case = act(city, case, "rework", note="返工")
     assert moments(case)[1] == at(9, 30, 15) and case.stage == "handle"
     assert Case.objects.get(pk=case.pk).stage_started_at == clock.now
+
+
+def test_a_stage_in_working_hours_reads_the_holiday_table_once_for_its_three_moments(city, clock, national_day):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        case = report(city, category="manhole")  # working hours
+    holiday_reads = [q["sql"] for q in queries.captured_queries if "dispatchd_holiday" in q["sql"]]
+    assert len(holiday_reads) == 1
+    warn, deadline, escalate = moments(case)
+    assert warn < deadline < escalate
