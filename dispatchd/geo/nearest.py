@@ -198,17 +198,17 @@ class NearestIndex:
                 self._frame = local_frame(member.lat, member.lon)
             x, y, z = to_frame(member.lat, member.lon, self._frame)
             cell = (math.floor(x / self._cell), math.floor(y / self._cell))
+            place = (x, y, z, member.id, member.available, member.department, member)  # the slot up to CELL
             slot = self._slots.get(member.id)
             if slot is not None and slot[CELL] == cell and slot[MEMBER].skills == member.skills:
                 # a move within its cell (the common one): updates hold the lock and the GIL that queries wait
                 # for, so they are kept short
-                slot[X:CELL] = x, y, z, member.id, member.available, member.department, member
+                slot[X:CELL] = place
                 self._columns.put(slot)
                 return
             self._unlink(slot)
             row = slot[ROW] if slot is not None else self._columns.claim(member.id)
-            slot = self._slots[member.id] = [x, y, z, member.id, member.available, member.department, member, cell,
-                                             row]
+            slot = self._slots[member.id] = [*place, cell, row]
             self._columns.put(slot)
             for key in (ALL, *member.skills):
                 grid = self._grids.get(key)
