@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 
 
 def _setup() -> None:
@@ -21,15 +22,24 @@ def _migrate(verbose: bool = False) -> None:
     call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
 
 
+def prepare_demo(progress: Callable[[str], None] | None = None) -> bool:
+    """Migrate, seed the demo city if the database is empty, add the default sensor rules; True if it seeded."""
+    from dispatchd.demo import seed_if_empty
+    from dispatchd.sensors.defaults import ensure_default_rules
+
+    _migrate()
+    seeded = seed_if_empty(progress=progress)
+    ensure_default_rules()
+    return seeded
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Migrate, seed the demo city if empty, serve with the daemon, SIP relay and simulators inside."""
     os.environ.setdefault("WALL_GB_SIP_PORT", "15060")  # no root needed, no clash with a real 5060
     _setup()
     from dispatchd.daemon import run_daemon
-    from dispatchd.demo import seed_if_empty
     from dispatchd.demo.flow import run_case_flow
     from dispatchd.demo.roads import use_demo_roads
-    from dispatchd.sensors.defaults import ensure_default_rules
     from dispatchd.sensors.mqtt import run_mqtt
     from dispatchd.sensors.simulate import run_sensor_feed
     from video.gb28181.service import run_sip
@@ -40,9 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from wall.server import serve
 
     print("wall demo: migrating the database …", flush=True)
-    _migrate()
-    seeded = seed_if_empty(progress=lambda msg: print(f"wall demo: {msg}", flush=True))
-    ensure_default_rules()
+    seeded = prepare_demo(progress=lambda msg: print(f"wall demo: {msg}", flush=True))
     print(f"wall demo: nearest workers ranked by travel time over {use_demo_roads()}", flush=True)
     token = create_token("commander", "demo-commander")
     base = f"http://{args.host}:{args.port}"

@@ -18,10 +18,7 @@ from bench.procs import stop_process
 from tests.realtime.servers import WALL, free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
-_SEED = (
-    "import django; django.setup(); from django.core.management import call_command; "
-    "call_command('migrate', verbosity=0); from dispatchd.demo import seed_if_empty; seed_if_empty()"
-)
+_SEED = "import django; django.setup(); from wall.cli import prepare_demo; prepare_demo()"  # as `wall demo` does
 _template: Path | None = None
 
 
